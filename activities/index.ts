@@ -1,0 +1,23 @@
+import { createDomainLockActivities } from './domain-lock.js';
+import type { HostContext } from './host-context.js';
+import { createPreflightActivities } from './preflight.js';
+import { createQemuImgActivities } from './qemu-img.js';
+import { createRbdActivities } from './rbd.js';
+import { createStoreActivities } from './store.js';
+import { createVirshActivities } from './virsh.js';
+
+/** All activities a host worker serves, built over its dependencies. */
+export function createHostActivities(ctx: HostContext) {
+  return {
+    ...createPreflightActivities(ctx),
+    ...createDomainLockActivities(ctx),
+    ...createVirshActivities(ctx),
+    ...createQemuImgActivities(ctx),
+    ...createStoreActivities(ctx),
+    ...createRbdActivities(ctx),
+  };
+}
+
+/** The activity interface workflows import (type only: no activity code enters the sandbox). */
+export type HostActivities = ReturnType<typeof createHostActivities>;
+export type { DomainFacts } from './preflight.js';

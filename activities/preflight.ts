@@ -1,0 +1,89 @@
+import { permanentFailure } from '../common/failures.js';
+import { parseDomainDisks, rootDisk } from './domain-xml.js';
+import type { HostContext } from './host-context.js';
+import { qemuImg } from './qemu-img.js';
+import { hostCeph } from './rbd.js';
+import { storeOf } from './store.js';
+import { virsh } from './virsh.js';
+import { parseDomState, parsePersistent, supportsTransientJob } from './virsh-output.js';
+
+/** What the workflow needs to know about a domain before it changes anything. */
+export interface DomainFacts {
+  host: string;
+  domain: string;
+  /** libvirt's state word: running, paused, shut off, … */
+  state: string;
+  persistent: boolean;
+  disk: {
+    target: string;
+    kind: 'file' | 'rbd';
+    format: string;
+      sourceFile?: string;
+    rbd?: { pool: string; image: string };
+    virtualSize: number;
+    backingFile?: string;
+    backingFormat?: string;
+  };
+  transientJobSupported: boolean;
+  /** libvirt's UUID of the domain (Glance records it as instance_uuid). */
+  uuid: string;
+  /** The disk is on RBD and the store is a pool of the same cluster: clone + flatten, no copy out. */
+  rbdDirect: boolean;
+}
+
+export interface PreflightInput {
+  domain: string;
+  store: string;
+  imageName: string;
+  workflowId: string;
+}
+
+export function createPreflightActivities(ctx: HostContext) {
+  const v = virsh(ctx);
+  const img = qemuImg(ctx);
+  const step = 'preflight';
+
+  return {
+    /**
+     * Reads the domain, its root disk and the store, and refuses with a clear, permanent error
+     * anything a snapshot cannot start with. Changes nothing.
+     */
+    async inspectDomain({ domain, store, imageName, workflowId }: PreflightInput): Promise<DomainFacts> {
+      const state = parseDomState((await v(['domstate', domain], { domain, step })).stdout);
+      const persistent = parsePersistent((await v(['dominfo', domain], { domain, step })).stdout);
+      const xml = (await v(['dumpxml', domain], { domain, step })).stdout;
+      const disk = rootDisk(parseDomainDisks(xml));
+      if (!disk) throw permanentFailure('UnsupportedDisk', `domain ${domain} on host ${ctx.host} has no disk to snapshot`);
+      let facts: DomainFacts['disk'];
+      if (disk.type === 'file' && disk.sourceFile) {
+        const info = await img.info(disk.sourceFile, step, { domain, disk: disk.target });
+        facts = { target: disk.target, kind: 'file', format: info.format, sourceFile: disk.sourceFile, virtualSize: info.virtualSize, backingFile: info.backingFile, backingFormat: info.backingFormat };
+      } else if (disk.rbd) {
+        const { size } = await hostCeph(ctx).info(disk.rbd, step);
+        facts = { target: disk.target, kind: 'rbd', format: disk.driverType ?? 'raw', rbd: disk.rbd, virtualSize: size };
+      } else {
+        throw permanentFailure('UnsupportedDisk', `disk ${disk.target} of domain ${domain} on host ${ctx.host} is of type '${disk.type}': vmsnap snapshots file (qcow2/raw) and RBD disks only`);
+      }
+      if (facts.kind === 'file' && facts.format !== 'qcow2' && facts.format !== 'raw') {
+        throw permanentFailure('UnsupportedDisk', `disk ${disk.target} of domain ${domain} on host ${ctx.host} is in format ${facts.format}: vmsnap handles qcow2 and raw`);
+      }
+
+      const s = storeOf(ctx, store);
+      try {
+        await s.check();
+      } catch (e) {
+        throw permanentFailure('StoreUnavailable', `store ${store} (${s.kind}) on host ${ctx.host} cannot take an image: ${(e as Error).message}`);
+      }
+      const owner = await s.ownerOf(imageName);
+      if (owner && owner !== workflowId) {
+        throw permanentFailure('ImageExists', `store ${store} on host ${ctx.host} already has an image named ${imageName} (made by workflow ${owner}): choose another name`);
+      }
+
+      const help = await ctx.run('virsh', ['help', 'blockcopy'], { context: { host: ctx.host, step } });
+      const uuid = (await v(['domuuid', domain], { domain, step })).stdout.trim();
+      // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
+      const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
+      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: supportsTransientJob(help.stdout), uuid, rbdDirect };
+    },
+  };
+}

@@ -1,0 +1,24 @@
+import { activityInfo, heartbeat } from '@temporalio/activity';
+import type { HostContext } from './host-context.js';
+
+/**
+ * Returns a function that long steps call with their byte counts: it heartbeats a few times a second (so
+ * a dead worker is noticed within the heartbeat timeout) and tells the workflow at most once a second.
+ */
+export function progressReporter(ctx: HostContext, step: string): (bytesDone: number, bytesTotal: number) => void {
+  const workflowId = activityInfo().workflowExecution?.workflowId;
+  let lastSent = 0;
+  let lastBeat = 0;
+  return (bytesDone, bytesTotal) => {
+    const now = Date.now();
+    // Data streams call this per chunk (thousands of times a second): beat a few times a second.
+    if (now - lastBeat < 200 && bytesDone < bytesTotal) return;
+    lastBeat = now;
+    heartbeat({ bytesDone, bytesTotal });
+    if (!workflowId || (now - lastSent < 1000 && bytesDone < bytesTotal)) return;
+    lastSent = now;
+    ctx.reportProgress(workflowId, { step, bytesDone, bytesTotal }).catch(() => {
+      // Progress is informative only: a lost report must never fail the step.
+    });
+  };
+}

@@ -1,0 +1,97 @@
+import { mkdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { cancellationSignal } from '@temporalio/activity';
+import type { HostContext } from './host-context.js';
+import { deltaPath, workDir } from './host-context.js';
+import { progressReporter } from './progress.js';
+import type { ImageInfo } from './qemu-img-output.js';
+import { parseConvertProgress, parseImageInfo } from './qemu-img-output.js';
+
+export interface DeltaSpec {
+  domain: string;
+  disk: string;
+  tag: string;
+  virtualSize: number;
+  /** The disk's backing file: the delta shares it, so the copy can be shallow. Absent for a flat disk. */
+  backingFile?: string;
+  backingFormat?: string;
+}
+
+export function qemuImg(ctx: HostContext) {
+  return {
+    async info(file: string, step: string, extra: { domain?: string; disk?: string } = {}): Promise<ImageInfo> {
+      // -U: the domain's active image is write-locked by QEMU; reading its header is safe.
+      const r = await ctx.run('qemu-img', ['info', '--output', 'json', '-U', file], { context: { host: ctx.host, step, ...extra } });
+      return parseImageInfo(r.stdout);
+    },
+  };
+}
+
+/**
+ * `qemu-img convert` of a source (a file chain or an `rbd:` spec) into a standalone image at
+ * `dest`, heartbeating its progress. Idempotent: it always rewrites `dest` from the start.
+ */
+export async function convertWithProgress(
+  ctx: HostContext,
+  job: { src: string; srcFormat: string; virtualSize: number; dest: string; format: 'qcow2' | 'raw'; where: { domain: string; disk: string } },
+): Promise<{ sizeBytes: number }> {
+  const { src, srcFormat, virtualSize, dest, format, where } = job;
+  const report = progressReporter(ctx, 'convert');
+  await rm(dest, { force: true });
+  await mkdir(path.dirname(dest), { recursive: true });
+  report(0, virtualSize);
+  await ctx.run('qemu-img', ['convert', '-p', '-f', srcFormat, '-O', format, src, dest], {
+    context: { host: ctx.host, step: 'convert', ...where },
+    cancelSignal: cancellationSignal(),
+    onStdout: (chunk) => {
+      const f = parseConvertProgress(chunk);
+      if (f !== null) report(Math.round(f * virtualSize), virtualSize);
+    },
+  });
+  report(virtualSize, virtualSize);
+  return { sizeBytes: (await stat(dest)).size };
+}
+
+export function createQemuImgActivities(ctx: HostContext) {
+  const img = qemuImg(ctx);
+
+  async function convert(src: string, dest: string, format: 'qcow2' | 'raw', where: { domain: string; disk: string }): Promise<{ sizeBytes: number }> {
+    const { virtualSize, format: srcFormat } = await img.info(src, 'convert', where);
+    return convertWithProgress(ctx, { src, srcFormat, virtualSize, dest, format, where });
+  }
+
+  return {
+    /** Creates the empty delta a live copy mirrors into. Idempotent: a retry replaces its own leftover. */
+    async createDelta(spec: DeltaSpec): Promise<{ path: string }> {
+      const file = deltaPath(ctx, spec.tag, spec.disk);
+      await mkdir(workDir(ctx, spec.tag), { recursive: true, mode: 0o700 });
+      await rm(file, { force: true });
+      const args = ['create', '-q', '-f', 'qcow2', '-o', 'cluster_size=65536'];
+      if (spec.backingFile) args.push('-b', spec.backingFile, '-F', spec.backingFormat ?? 'qcow2');
+      args.push(file, String(spec.virtualSize));
+      await ctx.run('qemu-img', args, { context: { host: ctx.host, step: 'create delta', domain: spec.domain, disk: spec.disk } });
+      return { path: file };
+    },
+
+    /**
+     * Converts the delta and its backing chain into one standalone image at the store's staging
+     * path, heartbeating progress. Idempotent: it always rewrites the staging file from the start.
+     */
+    async convertDelta({ domain, disk, tag, dest, format }: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw' }): Promise<{ sizeBytes: number }> {
+      return convert(deltaPath(ctx, tag, disk), dest, format, { domain, disk });
+    },
+
+    /**
+     * Converts a stopped domain's disk (its whole chain) into a standalone image at the staging path.
+     * The source is the disk the host reported in preflight; QEMU must not hold it (cold path).
+     */
+    async convertDisk({ domain, disk, source, dest, format }: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw' }): Promise<{ sizeBytes: number }> {
+      return convert(source, dest, format, { domain, disk });
+    },
+
+    /** Removes everything a run left in its work folder on this host. Idempotent. */
+    async removeWorkDir({ tag }: { tag: string }): Promise<void> {
+      await rm(workDir(ctx, tag), { recursive: true, force: true });
+    },
+  };
+}

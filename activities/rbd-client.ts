@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { permanentFailure, transientFailure } from '../common/failures.js';
+import type { CommandContext, CommandOptions, CommandResult, CommandRunner } from './command.js';
+import { describeContext } from './command.js';
+import type { CephTarget } from './rbd-cli.js';
+import { cephArgs, ERRNO, parseRbdInfo, parseSnapList, rbdCause } from './rbd-cli.js';
+
+export interface RbdRef {
+  pool: string;
+  image: string;
+}
+
+/**
+ * rbd operations on one cluster, each idempotent: the "already done" answers (LAB.md lists their
+ * exit codes) count as success, so a retry after a crash converges.
+ */
+export class RbdClient {
+  constructor(
+    private readonly run: CommandRunner,
+    readonly target: CephTarget,
+    private readonly host: string,
+  ) {}
+
+  async rbd(args: string[], step: string, opts: Omit<Partial<CommandOptions>, 'context'> & { ok?: number[]; context?: Partial<CommandContext> } = {}): Promise<CommandResult> {
+    const context: CommandContext = { host: this.host, step, ...opts.context };
+    const r = await this.run('rbd', cephArgs(this.target, args), { ...opts, context, allowFailure: true });
+    if (r.exitCode === 0 || opts.ok?.includes(r.exitCode)) return r;
+    const where = `${describeContext(context)}, rbd ${args.slice(0, 2).join(' ')} ${args.find((a) => a.includes('/')) ?? ''}`.trim();
+    const cause = rbdCause(r.stderr, r.stdout);
+    if (r.exitCode === ERRNO.ENOENT) throw permanentFailure('CommandFailed', `${where}: not found: ${cause}`);
+    // EINVAL is Ceph refusing the request itself (e.g. a pool that cannot hold RBD images): retrying won't help.
+    if (r.exitCode === ERRNO.EINVAL) throw permanentFailure('CommandFailed', `${where}: refused by Ceph: ${cause}; check that the pool is initialised for RBD ('rbd pool init')`);
+    throw transientFailure('CommandFailed', `${where}: exit ${r.exitCode}: ${cause}`);
+  }
+
+  private fsidOnce?: Promise<string>;
+
+  /** The cluster's fsid; asked once per worker process (the ceph CLI takes half a second to start). */
+  fsid(): Promise<string> {
+    this.fsidOnce ??= this.run('ceph', cephArgs(this.target, ['fsid']), { context: { host: this.host, step: 'ceph fsid' }, timeoutMs: 30_000 }).then((r) => r.stdout.trim());
+    this.fsidOnce.catch(() => (this.fsidOnce = undefined));
+    return this.fsidOnce;
+  }
+
+  async info(ref: RbdRef, step: string) {
+    return parseRbdInfo((await this.rbd(['info', '--format', 'json', `${ref.pool}/${ref.image}`], step)).stdout);
+  }
+
+  async exists(ref: RbdRef, step: string): Promise<boolean> {
+    const r = await this.rbd(['info', '--format', 'json', `${ref.pool}/${ref.image}`], step, { ok: [ERRNO.ENOENT] });
+    return r.exitCode === 0;
+  }
+
+  async snapshots(ref: RbdRef, step: string) {
+    return parseSnapList((await this.rbd(['snap', 'ls', '--format', 'json', `${ref.pool}/${ref.image}`], step)).stdout);
+  }
+
+  async snapCreateProtect(ref: RbdRef, snap: string, step: string): Promise<void> {
+    const spec = `${ref.pool}/${ref.image}@${snap}`;
+    await this.rbd(['snap', 'create', '--no-progress', spec], step, { ok: [ERRNO.EEXIST] });
+    await this.rbd(['snap', 'protect', spec], step, { ok: [ERRNO.EBUSY] });
+  }
+
+  /** Unprotects and removes a snapshot; a missing image or snapshot is already done. */
+  async snapUnprotectRemove(ref: RbdRef, snap: string, step: string): Promise<void> {
+    const spec = `${ref.pool}/${ref.image}@${snap}`;
+    await this.rbd(['snap', 'unprotect', spec], step, { ok: [ERRNO.ENOENT, ERRNO.EINVAL] });
+    await this.rbd(['snap', 'rm', '--no-progress', spec], step, { ok: [ERRNO.ENOENT] });
+  }
+
+  /** Removes an image with all its snapshots; a missing image is already done. */
+  async removeImage(ref: RbdRef, step: string): Promise<void> {
+    if (!(await this.exists(ref, step))) return;
+    for (const s of await this.snapshots(ref, step)) await this.snapUnprotectRemove(ref, s.name, step);
+    await this.rbd(['rm', '--no-progress', `${ref.pool}/${ref.image}`], step, { ok: [ERRNO.ENOENT] });
+  }
+
+  /** sha256 and size of a snapshot's bytes as Ceph serves them (one streaming read). */
+  async exportSha256(ref: RbdRef, snap: string, step: string, onBytes?: (n: number) => void): Promise<{ sha256: string; size: number }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    await this.rbd(['export', '--no-progress', `${ref.pool}/${ref.image}@${snap}`, '-'], step, {
+      stdoutBytes: (chunk) => {
+        hash.update(chunk);
+        size += chunk.length;
+        onBytes?.(size);
+      },
+    });
+    return { sha256: hash.digest('hex'), size };
+  }
+
+  async getMeta(ref: RbdRef, key: string, step: string): Promise<string | null> {
+    const r = await this.rbd(['image-meta', 'get', `${ref.pool}/${ref.image}`, key], step, { ok: [ERRNO.ENOENT] });
+    return r.exitCode === 0 ? r.stdout.trim() : null;
+  }
+
+  async setMeta(ref: RbdRef, key: string, value: string, step: string): Promise<void> {
+    await this.rbd(['image-meta', 'set', `${ref.pool}/${ref.image}`, key, value], step);
+  }
+}

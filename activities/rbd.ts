@@ -1,0 +1,112 @@
+import { cancellationSignal } from '@temporalio/activity';
+import { permanentFailure } from '../common/failures.js';
+import type { HostContext } from './host-context.js';
+import { progressReporter } from './progress.js';
+import { convertWithProgress } from './qemu-img.js';
+import { ERRNO, parseRbdProgress, qemuRbdSpec } from './rbd-cli.js';
+import { RbdClient } from './rbd-client.js';
+import type { RbdRef } from './rbd-client.js';
+import type { ClonePool, ImageDigest, NewImage, StoredImage } from './stores/image-store.js';
+import { madeBy, META_WORKFLOW, STORE_SNAP } from './stores/rbd-store.js';
+import { storeOf } from './store.js';
+
+export interface SourceSnap {
+  domain: string;
+  pool: string;
+  image: string;
+  snap: string;
+}
+
+const hostClients = new WeakMap<HostContext, RbdClient>();
+
+/** The Ceph cluster this host's domains live on (one client per worker), or a clear error when the worker has none. */
+export function hostCeph(ctx: HostContext): RbdClient {
+  if (!ctx.ceph) throw permanentFailure('UnsupportedDisk', `host ${ctx.host} has an RBD disk but its worker has no Ceph configured: set "ceph": {"conf": …} in the worker config`);
+  let client = hostClients.get(ctx);
+  if (!client) hostClients.set(ctx, (client = new RbdClient(ctx.run, ctx.ceph, ctx.host)));
+  return client;
+}
+
+function clonePoolOf(ctx: HostContext, name: string): ClonePool {
+  const s = storeOf(ctx, name);
+  if (!s.clonePool) throw permanentFailure('StoreNotFound', `store ${name} on host ${ctx.host} is a ${s.kind} store without an RBD pool: it cannot take a clone`);
+  return s.clonePool;
+}
+
+/** The RBD path's steps (seed 001, Nova's direct snapshot). Each is idempotent. */
+export function createRbdActivities(ctx: HostContext) {
+  return {
+    /** Snapshot + protect the domain's image: a point in time that clone or convert can read. */
+    async rbdSnapSource({ pool, image, snap }: SourceSnap): Promise<void> {
+      await hostCeph(ctx).snapCreateProtect({ pool, image }, snap, 'snap source');
+    },
+
+    /** Unprotect + remove the source snapshot (step and compensation alike). */
+    async rbdRemoveSourceSnap({ pool, image, snap }: SourceSnap): Promise<void> {
+      await hostCeph(ctx).snapUnprotectRemove({ pool, image }, snap, 'remove source snap');
+    },
+
+    /**
+     * Clones the source snapshot into the store's pool (under the name the store gives it: the image
+     * name, or Glance's record ID), marked as this run's. Returns the clone.
+     */
+    async rbdClone({ source, store, manifest }: { source: SourceSnap; store: string; manifest: NewImage }): Promise<RbdRef> {
+      const pool = clonePoolOf(ctx, store);
+      const ref = await pool.target(manifest);
+      const spec = `${source.pool}/${source.image}@${source.snap}`;
+      const r = await pool.client.rbd(['clone', spec, `${ref.pool}/${ref.image}`], 'clone', { ok: [ERRNO.EEXIST], context: { domain: source.domain } });
+      if (r.exitCode === ERRNO.EEXIST && !(await madeBy(pool.client, ref, manifest.workflowId, 'clone'))) {
+        throw permanentFailure('ImageExists', `pool ${ref.pool} already holds an image ${ref.image} that this snapshot did not make: choose another name`);
+      }
+      await pool.client.setMeta(ref, META_WORKFLOW, manifest.workflowId, 'clone');
+      return ref;
+    },
+
+    /** Copies the parent's data into the clone so it stands alone; heartbeats rbd's progress. */
+    async rbdFlatten({ store, ref, domain }: { store: string; ref: RbdRef; domain: string }): Promise<void> {
+      const { client } = clonePoolOf(ctx, store);
+      const { size } = await client.info(ref, 'flatten');
+      const report = progressReporter(ctx, 'flatten');
+      report(0, size);
+      // EINVAL: the image has no parent any more, i.e. an earlier attempt finished the flatten.
+      await client.rbd(['flatten', `${ref.pool}/${ref.image}`], 'flatten', {
+        ok: [ERRNO.EINVAL],
+        context: { domain },
+        cancelSignal: cancellationSignal(),
+        onStderr: (chunk) => {
+          const f = parseRbdProgress(chunk);
+          if (f !== null) report(Math.round(f * size), size);
+        },
+      });
+      report(size, size);
+    },
+
+    /** Snapshot + protect the flattened clone: the image's readable point, as Glance expects. */
+    async rbdSnapClone({ store, ref }: { store: string; ref: RbdRef }): Promise<void> {
+      await clonePoolOf(ctx, store).client.snapCreateProtect(ref, STORE_SNAP, 'snap clone');
+    },
+
+    /**
+     * Hashes the source snapshot: run beside the flatten, which copies exactly these bytes into the
+     * clone, so the stored image's sha256 costs no second read of the clone afterwards.
+     */
+    async rbdHashSnapshot({ pool, image, snap }: SourceSnap): Promise<ImageDigest> {
+      const ceph = hostCeph(ctx);
+      const { size } = await ceph.info({ pool, image }, 'hash');
+      const report = progressReporter(ctx, 'flatten');
+      return ceph.exportSha256({ pool, image }, snap, 'hash', (n) => report(n, size));
+    },
+
+    /** Records the clone in the store (hashing it, unless the digest is known): the direct path's store step. */
+    async rbdPublish({ store, ref, manifest, digest }: { store: string; ref: RbdRef; manifest: NewImage; digest?: ImageDigest }): Promise<StoredImage> {
+      const report = progressReporter(ctx, 'store');
+      return clonePoolOf(ctx, store).publish(ref, manifest, (n) => report(n, Math.max(n, manifest.virtualSizeBytes)), digest);
+    },
+
+    /** The fallback when the store cannot clone: read the source snapshot into the staging file. */
+    async convertRbdSnapshot({ source, disk, dest, format, virtualSize }: { source: SourceSnap; disk: string; dest: string; format: 'qcow2' | 'raw'; virtualSize: number }): Promise<{ sizeBytes: number }> {
+      const src = qemuRbdSpec(hostCeph(ctx).target, source.pool, source.image, source.snap);
+      return convertWithProgress(ctx, { src, srcFormat: 'raw', virtualSize, dest, format, where: { domain: source.domain, disk } });
+    },
+  };
+}

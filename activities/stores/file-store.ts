@@ -1,0 +1,125 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { access, constants, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ImageManifest } from '../../common/manifest.js';
+import type { ImageStore, NewImage, StoredImage } from './image-store.js';
+
+/**
+ * A directory of images (local or an NFS mount): the embedded default store. An image appears
+ * under its final name only when complete (staged under a hidden name, then renamed), with its
+ * sha256 and a manifest beside it.
+ */
+export class FileStore implements ImageStore {
+  readonly kind = 'file' as const;
+
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+  ) {}
+
+  /** Hidden staging file of one run: never mistaken for an image, found again on retry. */
+  stagingPath(tag: string): string {
+    return path.join(this.dir, `.${tag}.partial`);
+  }
+
+  imagePath(imageName: string, format: string): string {
+    const p = path.join(this.dir, `${imageName}.${format}`);
+    // Names are validated at the edge; this keeps a bug elsewhere from writing outside the store.
+    if (path.dirname(p) !== path.resolve(this.dir)) throw new Error(`image name ${imageName} escapes store ${this.name}`);
+    return p;
+  }
+
+  manifestPath(imageName: string): string {
+    return path.join(this.dir, `${imageName}.manifest.json`);
+  }
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await access(this.dir, constants.W_OK);
+    } catch (e) {
+      throw new Error(`directory ${this.dir} is not writable: ${(e as Error).message}`);
+    }
+  }
+
+  async ownerOf(imageName: string): Promise<string | null> {
+    return (await this.readManifest(imageName))?.workflowId ?? null;
+  }
+
+  async readManifest(imageName: string): Promise<ImageManifest | null> {
+    try {
+      return JSON.parse(await readFile(this.manifestPath(imageName), 'utf8')) as ImageManifest;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Streams a file through sha256, calling back with bytes read so far. */
+  async sha256(file: string, onBytes?: (n: number) => void): Promise<string> {
+    const hash = createHash('sha256');
+    let done = 0;
+    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) {
+      hash.update(chunk as Buffer);
+      done += (chunk as Buffer).length;
+      onBytes?.(done);
+    }
+    return hash.digest('hex');
+  }
+
+  /**
+   * Moves a staged image to its final name with its manifest. The manifest goes first and the
+   * image last, so a visible image always has its manifest. Idempotent: an image this same run
+   * already committed is returned as it is.
+   */
+  async commit(tag: string, manifest: NewImage, onBytes?: (n: number) => void): Promise<StoredImage> {
+    const final = this.imagePath(manifest.name, manifest.format);
+    const location = `file://${final}`;
+    const existing = await this.readManifest(manifest.name);
+    if (existing?.workflowId === manifest.workflowId && (await exists(final))) return { ...existing, location };
+    const staged = this.stagingPath(tag);
+    await fsync(staged);
+    const sizeBytes = (await stat(staged)).size;
+    const sha256 = await this.sha256(staged, onBytes);
+    const full: ImageManifest = { ...manifest, sha256, sizeBytes };
+    const tmpManifest = `${this.stagingPath(tag)}.manifest`;
+    await writeFile(tmpManifest, JSON.stringify(full, null, 2) + '\n');
+    await fsync(tmpManifest);
+    await rename(tmpManifest, this.manifestPath(manifest.name));
+    await writeFile(path.join(this.dir, `${manifest.name}.sha256`), `${sha256}  ${path.basename(final)}\n`);
+    await rename(staged, final);
+    await fsync(this.dir);
+    return { ...full, location };
+  }
+
+  /** Deletes an image and its side files, but only one this workflow made. Idempotent. */
+  async remove(imageName: string, format: string, workflowId: string): Promise<boolean> {
+    const manifest = await this.readManifest(imageName);
+    if (!manifest || manifest.workflowId !== workflowId) return false;
+    await rm(this.imagePath(imageName, format), { force: true });
+    await rm(path.join(this.dir, `${imageName}.sha256`), { force: true });
+    await rm(this.manifestPath(imageName), { force: true });
+    return true;
+  }
+
+  async removeStaging(tag: string): Promise<void> {
+    await rm(this.stagingPath(tag), { force: true });
+    await rm(`${this.stagingPath(tag)}.manifest`, { force: true });
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function fsync(p: string): Promise<void> {
+  const fh = await open(p, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

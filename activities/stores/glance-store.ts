@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { transientFailure } from '../../common/failures.js';
+import type { GlanceClient, GlanceImage } from './glance-client.js';
+import type { RbdClient, RbdRef } from '../rbd-client.js';
+import type { ClonePool, ImageDigest, ImageStore, NewImage, StoredImage } from './image-store.js';
+import { madeBy, META_WORKFLOW, rbdLocation, STORE_SNAP } from './rbd-store.js';
+
+const WORKFLOW_PROP = 'vmsnap_workflow_id';
+/** Statuses of a record that an upload can still go into. */
+const REUSABLE = new Set(['queued']);
+
+/**
+ * Glance (OpenStack image API v2). A record is created as Nova creates snapshot records
+ * (image_type snapshot, instance_uuid), the staged file is streamed up while it is hashed, and
+ * Glance's own sha512 must match ours. A record this run left in `saving` (Glance died mid-upload)
+ * is deleted and replaced; a failed run's records are deleted.
+ */
+export class GlanceStore implements ImageStore {
+  readonly kind = 'glance' as const;
+
+  readonly clonePool?: ClonePool;
+
+  constructor(
+    readonly name: string,
+    readonly client: GlanceClient,
+    private readonly stagingDir: string,
+    /** The RBD pool Glance's own rbd backend keeps images in, on the host's cluster. */
+    rbd?: { client: RbdClient; pool: string },
+  ) {
+    if (rbd) this.clonePool = new GlanceRbdPool(this, rbd.client, rbd.pool);
+  }
+
+  /** Glance must answer, and answer like Glance (a proxy's error page or another service does not). */
+  async check(): Promise<void> {
+    const { body } = await this.client.call('GET', '/v2/images?limit=1');
+    if (!body || typeof body !== 'object' || !Array.isArray((body as { images?: unknown }).images)) {
+      throw new Error(`${this.client.url} does not answer like a Glance image API v2 (GET /v2/images gave no image list)`);
+    }
+  }
+
+  /** Glance allows many images of one name: a name is never "taken". */
+  ownerOf(): Promise<string | null> {
+    return Promise.resolve(null);
+  }
+
+  stagingPath(tag: string): string {
+    return path.join(this.stagingDir, `${tag}.staging`);
+  }
+
+  /**
+   * This run's record: the finished one, or one still waiting for data, or a new one. Records this
+   * run left in any other state (saving after a Glance crash, killed) are deleted: replaced.
+   */
+  async recordFor(image: NewImage): Promise<GlanceImage> {
+    let target: GlanceImage | undefined;
+    for (const rec of await this.client.findBy(WORKFLOW_PROP, image.workflowId)) {
+      if (!target && (rec.status === 'active' || REUSABLE.has(rec.status))) target = rec;
+      else await this.client.remove(rec.id);
+    }
+    return (
+      target ??
+      this.client.create({
+        name: image.name,
+        disk_format: image.format,
+        container_format: 'bare',
+        visibility: 'private',
+        image_type: 'snapshot',
+        [WORKFLOW_PROP]: image.workflowId,
+        vmsnap_source_host: image.source.host,
+        vmsnap_source_domain: image.source.domain,
+        vmsnap_source_disk: image.source.disk,
+        ...image.properties,
+      })
+    );
+  }
+
+  async commit(tag: string, image: NewImage, onBytes?: (n: number) => void): Promise<StoredImage> {
+    const target = await this.recordFor(image);
+    if (target.status === 'active' && typeof target.vmsnap_sha256 === 'string') return this.stored(target, image);
+
+    const file = this.stagingPath(tag);
+    const { size } = await stat(file);
+    const sha256 = createHash('sha256');
+    const sha512 = createHash('sha512');
+    let done = 0;
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        sha256.update(chunk);
+        sha512.update(chunk);
+        done += chunk.length;
+        onBytes?.(done);
+        cb(null, chunk);
+      },
+    });
+    await this.client.upload(target.id, createReadStream(file, { highWaterMark: 4 << 20 }).pipe(hashing), size);
+    const ours = { sha256: sha256.digest('hex'), sha512: sha512.digest('hex') };
+
+    const after = await this.client.get(target.id);
+    if (!after || after.status !== 'active' || after.os_hash_algo !== 'sha512' || after.os_hash_value !== ours.sha512 || after.size !== size) {
+      await this.client.remove(target.id);
+      throw transientFailure(
+        'ChecksumMismatch',
+        `Glance at ${this.client.url} stored image ${target.id} as ${after?.status ?? 'missing'} with ${after?.os_hash_algo ?? '?'} ${after?.os_hash_value ?? '?'} and ${after?.size ?? '?'} bytes, not sha512 ${ours.sha512} and ${size} bytes: record deleted, upload will be retried`,
+      );
+    }
+    await this.client.setProperties(target.id, { vmsnap_sha256: ours.sha256, vmsnap_image_id: image.imageId });
+    return this.stored({ ...after, vmsnap_sha256: ours.sha256 }, image);
+  }
+
+  async remove(_imageName: string, _format: string, workflowId: string): Promise<boolean> {
+    const records = await this.client.findBy(WORKFLOW_PROP, workflowId);
+    for (const rec of records) {
+      await this.client.remove(rec.id);
+      // A clone whose location was never added is not Glance's to delete: it is this run's.
+      const pool = this.clonePool;
+      if (pool && (await madeBy(pool.client, { pool: pool.pool, image: rec.id }, workflowId, 'delete stored image'))) {
+        await pool.client.removeImage({ pool: pool.pool, image: rec.id }, 'delete stored image');
+      }
+    }
+    return records.length > 0;
+  }
+
+  /** Records of this host's finished runs that never became active (queued, saving, killed). */
+  async reconcile(host: string, isRunning: (workflowId: string) => Promise<boolean>): Promise<string[]> {
+    const removed: string[] = [];
+    for (const rec of await this.client.findBy('vmsnap_source_host', host)) {
+      const owner = typeof rec[WORKFLOW_PROP] === 'string' ? rec[WORKFLOW_PROP] : '';
+      if (!owner || rec.status === 'active' || (await isRunning(owner))) continue;
+      await this.remove(rec.name, '', owner);
+      removed.push(`${owner}: deleted the ${rec.status} Glance record ${rec.id} from store ${this.name}`);
+    }
+    return removed;
+  }
+
+  async removeStaging(tag: string): Promise<void> {
+    await rm(this.stagingPath(tag), { force: true });
+  }
+
+  stored(rec: GlanceImage, image: NewImage): StoredImage {
+    return {
+      ...image,
+      imageId: rec.id,
+      sha256: String(rec.vmsnap_sha256),
+      sizeBytes: rec.size ?? 0,
+      location: `${this.client.url}/v2/images/${rec.id}`,
+    };
+  }
+}
+
+/**
+ * Glance backed by an RBD pool, fed as Nova's direct snapshot feeds it: the record is created first,
+ * the domain's disk is cloned into the pool under the record's ID, and the clone's protected `snap`
+ * is registered as the record's location (rbd://fsid/pool/id/snap). No byte goes through Glance.
+ */
+class GlanceRbdPool implements ClonePool {
+  constructor(
+    private readonly store: GlanceStore,
+    readonly client: RbdClient,
+    readonly pool: string,
+  ) {}
+
+  async target(image: NewImage): Promise<RbdRef> {
+    const rec = await this.store.recordFor({ ...image, format: 'raw' });
+    return { pool: this.pool, image: rec.id };
+  }
+
+  async publish(ref: RbdRef, image: NewImage, onBytes?: (n: number) => void, digest?: ImageDigest): Promise<StoredImage> {
+    const glance = this.store.client;
+    const { sha256, size } = digest ?? (await this.client.exportSha256(ref, STORE_SNAP, 'store', onBytes));
+    await this.client.setMeta(ref, META_WORKFLOW, image.workflowId, 'store');
+    const rec = await glance.get(ref.image);
+    if (!rec) throw transientFailure('StoreUnavailable', `Glance at ${glance.url} lost record ${ref.image} before its location was added`);
+    if (rec.status !== 'active') {
+      const url = await rbdLocation(this.client, ref);
+      await glance.call('PATCH', `/v2/images/${ref.image}`, { patch: [{ op: 'add', path: '/locations/-', value: { url, metadata: {} } }] });
+    }
+    await glance.setProperties(ref.image, { vmsnap_sha256: sha256, vmsnap_image_id: image.imageId });
+    const after = await glance.get(ref.image);
+    if (after?.status !== 'active' || after.size !== size) {
+      throw transientFailure('ChecksumMismatch', `Glance at ${glance.url} shows record ${ref.image} as ${after?.status ?? 'missing'} with ${after?.size ?? '?'} bytes after adding its RBD location (expected active, ${size} bytes)`);
+    }
+    return { ...this.store.stored({ ...after, vmsnap_sha256: sha256 }, image), location: await rbdLocation(this.client, ref) };
+  }
+}

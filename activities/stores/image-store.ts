@@ -1,0 +1,54 @@
+import type { ImageManifest } from '../../common/manifest.js';
+import type { RbdClient, RbdRef } from '../rbd-client.js';
+
+/** An image as a store holds it: its manifest and where it can be fetched from. */
+export type StoredImage = ImageManifest & { location: string };
+
+/** What the manifest of a new image says before the store has measured it. */
+export type NewImage = Omit<ImageManifest, 'sha256' | 'sizeBytes'>;
+
+/**
+ * A place images go: a directory, Glance, an RBD pool. Every operation is idempotent and keyed by
+ * the run's tag or workflow ID, so a retry finds its own work and never touches anyone else's.
+ */
+export interface ImageStore {
+  readonly name: string;
+  readonly kind: 'file' | 'glance' | 'rbd';
+  /** Throws a readable error when the store cannot take an image now. */
+  check(): Promise<void>;
+  /** The workflow that made an image of that name, or null when there is none. */
+  ownerOf(imageName: string): Promise<string | null>;
+  /** The local file the convert step writes for this store. */
+  stagingPath(tag: string): string;
+  /** Publishes the staged image with its manifest; returns it as stored. */
+  commit(tag: string, image: NewImage, onBytes?: (n: number) => void): Promise<StoredImage>;
+  /** Deletes the image, only if this workflow made it. */
+  remove(imageName: string, format: string, workflowId: string): Promise<boolean>;
+  removeStaging(tag: string): Promise<void>;
+  /** Present when the store keeps images in an RBD pool that a domain's disk can be cloned into. */
+  readonly clonePool?: ClonePool;
+  /**
+   * For the reconciler: removes what runs of this host left half-made in the store (never a
+   * finished image) when `isRunning` says their workflow is over. Returns what it removed.
+   */
+  reconcile?(host: string, isRunning: (workflowId: string) => Promise<boolean>): Promise<string[]>;
+}
+
+/** An RBD pool behind a store: where the direct RBD path clones, flattens and snapshots. */
+export interface ClonePool {
+  readonly client: RbdClient;
+  readonly pool: string;
+  /** The pool image this snapshot's clone becomes (creating any record the store needs first). */
+  target(image: NewImage): Promise<RbdRef>;
+  /**
+   * Records the finished clone (its protected `snap`) in the store and returns it as stored. With
+   * `digest` (the source snapshot's, read while the flatten ran) the clone is not read again.
+   */
+  publish(ref: RbdRef, image: NewImage, onBytes?: (n: number) => void, digest?: ImageDigest): Promise<StoredImage>;
+}
+
+/** sha256 and size of an image's bytes. */
+export interface ImageDigest {
+  sha256: string;
+  size: number;
+}

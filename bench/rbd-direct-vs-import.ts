@@ -1,0 +1,48 @@
+/**
+ * RBD: vmsnap's direct snapshot (snap, clone, flatten, snap the clone, through Temporal) against
+ * the pre-Mitaka path on the same cluster (snap, convert to a raw file, rbd import, snap), for a
+ * 1 GiB image half full of random data. Seed 001 claims the direct path is about twice as fast.
+ */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { alternate, median } from './measure.js';
+import { cephConf, dropDomain, lab, makeDomain, report, rounds, withTemporal } from './lab.js';
+
+const sizeMiB = Number(process.env.VMSNAP_BENCH_SIZE_MIB ?? 1024);
+const domain = `bench-rbd-${sizeMiB}`;
+const rbd = (...args: string[]) => execa('rbd', ['--conf', cephConf, ...args]);
+let n = 0;
+
+async function exportConvertImport(): Promise<void> {
+  const tmp = path.join(lab, 'bench', 'rbd-export.raw');
+  const name = `bench-import-${++n}`;
+  await rbd('snap', 'create', '--no-progress', `vms/${domain}@b`);
+  await execa('qemu-img', ['convert', '-f', 'raw', '-O', 'raw', `rbd:vms/${domain}@b:conf=${cephConf}`, tmp]);
+  await rbd('import', '--no-progress', tmp, `images/${name}`);
+  await rbd('snap', 'create', '--no-progress', `images/${name}@snap`);
+  await rbd('snap', 'protect', `images/${name}@snap`);
+  await rbd('snap', 'rm', '--no-progress', `vms/${domain}@b`);
+  await rm(tmp);
+}
+
+async function cleanup(): Promise<void> {
+  const names = (await rbd('ls', 'images')).stdout.split('\n').filter((x) => x.startsWith('bench-'));
+  for (const x of names) {
+    await execa('rbd', ['--conf', cephConf, 'snap', 'unprotect', `images/${x}@snap`], { reject: false });
+    await execa('rbd', ['--conf', cephConf, 'snap', 'purge', '--no-progress', `images/${x}`], { reject: false });
+    await execa('rbd', ['--conf', cephConf, 'rm', '--no-progress', `images/${x}`], { reject: false });
+  }
+}
+
+await makeDomain(domain, sizeMiB, 'rbd');
+await withTemporal(async (snapshot) => {
+  const times = await alternate(
+    { 'vmsnap rbd direct': () => snapshot({ domain, store: 'pool', name: `bench-direct-${++n}` }), 'export-convert-import': exportConvertImport },
+    rounds,
+    cleanup,
+  );
+  report(`RBD snapshot of a ${sizeMiB} MiB image`, times, median, [['vmsnap rbd direct', 'export-convert-import']]);
+});
+await cleanup();
+await dropDomain(domain);

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import { DEFAULT_STORE } from './constants.js';
+import { domainName, hostName, imageName, storeName } from './names.js';
+
+/** The one JSON argument of `snapshotInstance` (DESIGN.md). Unknown fields are refused. */
+export const snapshotRequestSchema = z
+  .object({
+    host: hostName,
+    domain: domainName,
+    /** `auto` picks rbd for an RBD disk, live for a running domain, cold otherwise. @default 'auto' */
+    mode: z.enum(['auto', 'live', 'cold', 'rbd']).default('auto'),
+    /**
+     * How the live path copies the disk. `transient-job` (libvirt's blockcopy --transient-job)
+     * never undefines the domain; `undefine` is the seeds' sequence for libvirt that refuses copies
+     * of persistent domains. `auto` probes libvirt and picks transient-job where it is supported.
+     * @default 'auto'
+     */
+    strategy: z.enum(['auto', 'transient-job', 'undefine']).default('auto'),
+    /** A store configured on the host worker. @default 'default' */
+    store: storeName.default(DEFAULT_STORE),
+    /** Image name in the store. @default '<domain>-<UTC time>' */
+    name: imageName.optional(),
+    /** @default 'qcow2' */
+    format: z.enum(['qcow2', 'raw']).default('qcow2'),
+    /** Free-form image properties, kept in the manifest. */
+    properties: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'property names may hold only letters, digits and _ . : -'),
+        z.string().max(1024, 'a property value is longer than 1024 characters'),
+      )
+      .refine((p) => Object.keys(p).length <= 64, 'at most 64 properties')
+      .default({}),
+    /** Caps the block copy's rate, to spare a busy guest's I/O. @default unlimited */
+    bandwidthMiBps: z.number().int().min(1).max(1_000_000).optional(),
+  })
+  .strict();
+
+export type SnapshotRequestInput = z.input<typeof snapshotRequestSchema>;
+export type SnapshotRequest = z.output<typeof snapshotRequestSchema>;
+
+/** Validates a request; on failure, one readable line per problem, naming the field. */
+export function parseSnapshotRequest(
+  input: unknown,
+): { ok: true; request: SnapshotRequest } | { ok: false; problems: string[] } {
+  const parsed = snapshotRequestSchema.safeParse(input);
+  if (parsed.success) return { ok: true, request: parsed.data };
+  const problems = parsed.error.issues.map((i) => {
+    const where = i.path.length ? i.path.join('.') : 'request';
+    return `${where}: ${i.message}`;
+  });
+  return { ok: false, problems };
+}

@@ -1,0 +1,42 @@
+/** Where the time went: one entry per step, in order. */
+export interface StepTiming {
+  name: string;
+  ms: number;
+}
+
+export type SnapshotMode = 'live' | 'cold' | 'rbd';
+export type LiveStrategy = 'transient-job' | 'undefine';
+
+/** The result of `snapshotInstance` (DESIGN.md). */
+export interface SnapshotResult {
+  imageId: string;
+  imageName: string;
+  store: string;
+  location: string;
+  format: 'qcow2' | 'raw';
+  sizeBytes: number;
+  virtualSizeBytes: number;
+  sha256: string;
+  mode: SnapshotMode;
+  strategy?: LiveStrategy;
+  host: string;
+  domain: string;
+  disk: string;
+  steps: StepTiming[];
+  downtimeMs: number;
+}
+
+/** The answer of the `progress` query. */
+export interface SnapshotProgress {
+  step: string;
+  percent: number;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
+/** What a long activity reports to its workflow while it runs. */
+export interface StepProgressReport {
+  step: string;
+  bytesDone: number;
+  bytesTotal: number;
+}

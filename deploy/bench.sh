@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Benchmarks: builds, brings the stack up, starts a host worker named "bench", and runs bench/.
+source "$(dirname "$0")/common.sh"
+cd "$(dirname "$0")/.."
+# Its own dev server, so no other worker (e.g. the demo's, built from other code) serves its workflows.
+export TEMPORAL_PORT="${VMSNAP_BENCH_TEMPORAL_PORT:-7333}" TEMPORAL_UI_PORT="${VMSNAP_BENCH_TEMPORAL_UI_PORT:-8333}"
+export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" VMSNAP_BENCH_HOST=bench
+npm_install
+npx tsc -p tsconfig.build.json
+bash deploy/libvirt-up.sh
+bash deploy/temporal-up.sh
+export CEPH_CONF="$(bash deploy/ceph-up.sh | tail -1)"
+bash deploy/openstack-up.sh >/dev/null
+mkdir -p "$VMSNAP_LAB/bench/state"
+cat >"$VMSNAP_LAB/bench/worker.json" <<JSON
+{ "ceph": { "conf": "$CEPH_CONF" },
+  "stores": { "default": { "type": "file", "path": "$VMSNAP_LAB/bench/state/images" },
+              "pool": { "type": "rbd", "pool": "images" },
+              "glance": { "type": "glance", "url": "http://127.0.0.1:9292" } } }
+JSON
+node dist/cli/main.js worker --host bench --state-dir "$VMSNAP_LAB/bench/state" --config "$VMSNAP_LAB/bench/worker.json" >"$VMSNAP_LAB/bench/worker.log" 2>&1 &
+worker=$!
+trap 'kill $worker 2>/dev/null' EXIT
+wait_for 60 "bench worker" grep -q "polling vmsnap-host-bench" "$VMSNAP_LAB/bench/worker.log"
+# One benchmark by name (live-vs-plain, rbd-direct-vs-import, glance-vs-plain-upload), or all.
+for b in ${1:-live-vs-plain rbd-direct-vs-import glance-vs-plain-upload}; do node "dist/bench/$b.js"; done

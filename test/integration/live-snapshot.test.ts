@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ImageManifest } from '../../common/manifest.js';
+import type { SnapshotProgress, SnapshotResult } from '../../common/result.js';
+import { copyDisk, domainState, guestWrite, leftoversOf, makeDomain, runSnapshot, sameContent, startSnapshot, storePath, withClient } from './lab.js';
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function waitForStep(query: () => Promise<SnapshotProgress>, step: string): Promise<SnapshotProgress> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const p = await query().catch(() => undefined);
+    if (p?.step === step && p.bytesDone > 0) return p;
+    if (Date.now() > deadline) throw new Error(`step ${step} never showed progress (last: ${JSON.stringify(p)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe.each(['transient-job', 'undefine'] as const)('live snapshot, strategy %s', (strategy) => {
+  it('captures the disk as of the snapshot point while the guest writes during the copy', async () => {
+    const dom = await makeDomain(`live-${strategy}`, { sizeMiB: 256 });
+    // A big top layer and a bandwidth cap keep the copy running for seconds, long enough to write into.
+    await guestWrite(dom.name, 0, 48, 0x11);
+    const expected = path.join(dom.dir, 'expected.qcow2');
+
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { domain: dom.name, strategy, bandwidthMiBps: 8, properties: { purpose: 'test' } });
+      const during = await waitForStep(() => handle.query<SnapshotProgress>('progress'), 'blockcopy');
+      expect(during.bytesTotal).toBeGreaterThan(0);
+      await guestWrite(dom.name, 100, 2, 0xcd); // into the overlay, while the mirror runs
+      await guestWrite(dom.name, 200, 1, 0xef); // over a hole of the base image
+      await copyDisk(dom.disk, expected); // the disk as of now = as of the snapshot point
+      const result = (await handle.result()) as SnapshotResult;
+      await guestWrite(dom.name, 0, 1, 0x99); // after the snapshot: must not show in the image
+
+      expect(result.mode).toBe('live');
+      expect(result.strategy).toBe(strategy);
+      expect(result.downtimeMs).toBe(0);
+      const image = new URL(result.location).pathname;
+      expect(await sameContent(image, expected)).toBe(true);
+      expect(await sha256(image)).toBe(result.sha256);
+      const manifest = JSON.parse(await readFile(storePath(`${result.imageName}.manifest.json`), 'utf8')) as ImageManifest;
+      expect(manifest).toMatchObject({ sha256: result.sha256, workflowId: handle.workflowId, source: { domain: dom.name, disk: 'vda' }, properties: { purpose: 'test' } });
+
+      const names = result.steps.map((s) => s.name);
+      expect(names).toEqual(expect.arrayContaining(['abort stale block jobs', 'create delta', 'blockcopy', 'abort block job', 'convert', 'store']));
+      if (strategy === 'undefine') expect(names).toEqual(expect.arrayContaining(['save inactive XML', 'undefine', 'define']));
+      else expect(names).not.toContain('undefine');
+
+      const after = await domainState(dom.name);
+      expect(after).toMatchObject({ state: 'running', persistent: true, source: dom.disk });
+      expect(after.blockJob).toBe(''); // no block job left
+      expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
+    });
+  });
+});
+
+describe('live snapshot of a flat disk', () => {
+  it('copies the whole disk into a raw image', async () => {
+    const dom = await makeDomain('flat', { sizeMiB: 64, layout: 'flat' });
+    const result = await runSnapshot({ domain: dom.name, format: 'raw', name: `${dom.name}-img` });
+    expect(result.format).toBe('raw');
+    expect(result.location.endsWith(`${dom.name}-img.raw`)).toBe(true);
+    expect(await sameContent(new URL(result.location).pathname, dom.disk)).toBe(true);
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true, source: dom.disk });
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { parseDomainDisks, rootDisk } from '../../activities/domain-xml.js';
+import { parseConvertProgress, parseImageInfo } from '../../activities/qemu-img-output.js';
+import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
+
+const DOMAIN = `<domain type='qemu' id='3'>
+  <name>vm1</name>
+  <devices>
+    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><target dev='hdc' bus='ide'/></disk>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/var/lib/vm1.qcow2' index='1'/>
+      <mirror type='file' file='/w/vda.delta.qcow2' format='qcow2' job='copy' ready='yes'><format type='qcow2'/></mirror>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='network' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source protocol='rbd' name='vms/vm1_disk'><host name='127.0.0.1' port='6789'/></source>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>`;
+
+describe('domain XML', () => {
+  it('lists disks with their kind, source, format and mirror', () => {
+    const disks = parseDomainDisks(DOMAIN);
+    expect(disks).toHaveLength(3);
+    expect(rootDisk(disks)).toEqual({ target: 'vda', type: 'file', device: 'disk', driverType: 'qcow2', sourceFile: '/var/lib/vm1.qcow2', mirror: { file: '/w/vda.delta.qcow2', ready: true } });
+    expect(disks[2]).toMatchObject({ target: 'vdb', type: 'network', rbd: { pool: 'vms', image: 'vm1_disk' } });
+  });
+
+  it('finds no root disk in a domain without disks, and refuses non-domain XML', () => {
+    expect(rootDisk(parseDomainDisks('<domain><name>x</name><devices/></domain>'))).toBeUndefined();
+    expect(() => parseDomainDisks('<network/>')).toThrow(/not a libvirt domain/);
+  });
+});
+
+describe('virsh output', () => {
+  it('parses blockjob --info --raw, and its absence', () => {
+    expect(parseBlockJobRaw(' type=Block Copy\n bandwidth=16\n cur=8388608\n end=75497472\n')).toEqual({ type: 'Block Copy', cur: 8388608, end: 75497472 });
+    expect(parseBlockJobRaw('')).toBeNull();
+  });
+
+  it('reads state, persistence and known errors', () => {
+    expect(parseDomState('shut off\n\n')).toBe('shut off');
+    expect(parsePersistent('Name:           vm1\nPersistent:     yes\nAutostart:      disable\n')).toBe(true);
+    expect(parsePersistent('Persistent:     no\n')).toBe(false);
+    expect(isNoSuchDomain("error: failed to get domain 'nope'")).toBe(true);
+    expect(isNoActiveBlockJob('error: invalid argument: disk vda does not have an active block job')).toBe(true);
+    expect(supportsTransientJob('  [--bytes] [--transient-job] [--synchronous-writes]')).toBe(true);
+    expect(supportsTransientJob('  [--bytes]')).toBe(false);
+  });
+});
+
+describe('qemu-img output', () => {
+  it('parses info JSON of an overlay', () => {
+    const info = parseImageInfo(JSON.stringify({ 'virtual-size': 268435456, 'actual-size': 8658944, format: 'qcow2', 'full-backing-filename': '/d/base.qcow2', 'backing-filename': 'base.qcow2', 'backing-filename-format': 'qcow2' }));
+    expect(info).toEqual({ format: 'qcow2', virtualSize: 268435456, actualSize: 8658944, backingFile: '/d/base.qcow2', backingFormat: 'qcow2' });
+  });
+
+  it('reads the last progress figure of convert -p', () => {
+    expect(parseConvertProgress('    (0.00/100%)\r    (12.50/100%)\r    (50.01/100%)\r')).toBeCloseTo(0.5001);
+    expect(parseConvertProgress('nothing')).toBeNull();
+  });
+});

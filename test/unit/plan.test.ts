@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { DomainFacts } from '../../activities/index.js';
+import { parseSnapshotRequest, type SnapshotRequestInput } from '../../common/request.js';
+import { defaultImageName, planSnapshot } from '../../workflows/plan.js';
+
+const facts = (over: Partial<DomainFacts> = {}, disk: Partial<DomainFacts['disk']> = {}): DomainFacts => ({
+  host: 'hv1',
+  domain: 'vm1',
+  state: 'running',
+  persistent: true,
+  transientJobSupported: true,
+  uuid: '00000000-0000-0000-0000-000000000001',
+  rbdDirect: false,
+  ...over,
+  disk: { target: 'vda', kind: 'file', format: 'qcow2', sourceFile: '/d/vm1.qcow2', virtualSize: 1 << 30, backingFile: '/d/base.qcow2', backingFormat: 'qcow2', ...disk },
+});
+const req = (r: Partial<SnapshotRequestInput> = {}) => {
+  const p = parseSnapshotRequest({ host: 'hv1', domain: 'vm1', ...r });
+  if (!p.ok) throw new Error(p.problems.join());
+  return p.request;
+};
+
+describe('planSnapshot', () => {
+  it('auto on a running domain: live, transient-job where libvirt has it', () => {
+    expect(planSnapshot(req(), facts())).toEqual({ mode: 'live', strategy: 'transient-job', undefine: false, shallow: true, rbdDirect: false, format: 'qcow2' });
+  });
+
+  it('auto falls back to the undefine strategy on an older libvirt', () => {
+    expect(planSnapshot(req(), facts({ transientJobSupported: false }))).toMatchObject({ strategy: 'undefine', undefine: true });
+  });
+
+  it('the undefine strategy can be forced, and is a no-op on a transient domain', () => {
+    expect(planSnapshot(req({ strategy: 'undefine' }), facts())).toMatchObject({ strategy: 'undefine', undefine: true });
+    expect(planSnapshot(req({ strategy: 'undefine' }), facts({ persistent: false }))).toMatchObject({ undefine: false });
+  });
+
+  it('a flat disk is copied whole', () => {
+    expect(planSnapshot(req(), facts({}, { backingFile: undefined }))).toMatchObject({ shallow: false });
+  });
+
+  it('refuses transient-job where libvirt lacks it', () => {
+    expect(() => planSnapshot(req({ strategy: 'transient-job' }), facts({ transientJobSupported: false }))).toThrow(/does not support blockcopy --transient-job/);
+  });
+
+  it('refuses live on a stopped domain, naming it', () => {
+    expect(() => planSnapshot(req({ mode: 'live' }), facts({ state: 'shut off' }))).toThrow(/domain vm1 on host hv1 is shut off/);
+  });
+
+  it('auto picks cold for a stopped domain; cold may be forced on a running one', () => {
+    expect(planSnapshot(req(), facts({ state: 'shut off' }))).toEqual({ mode: 'cold', undefine: false, shallow: false, rbdDirect: false, format: 'qcow2' });
+    expect(planSnapshot(req({ mode: 'cold' }), facts())).toMatchObject({ mode: 'cold' });
+  });
+
+  it('auto picks rbd for an RBD disk: direct (clone) when the store is a pool of the same cluster', () => {
+    const rbd = { kind: 'rbd' as const, sourceFile: undefined, rbd: { pool: 'vms', image: 'vm1' }, backingFile: undefined };
+    expect(planSnapshot(req(), facts({ rbdDirect: true }, rbd))).toEqual({ mode: 'rbd', undefine: false, shallow: false, rbdDirect: true, format: 'raw' });
+    expect(planSnapshot(req({ format: 'qcow2' }), facts({ rbdDirect: false }, rbd))).toMatchObject({ mode: 'rbd', rbdDirect: false, format: 'qcow2' });
+  });
+
+  it('refuses the rbd mode for a file disk, and the file paths for an RBD disk', () => {
+    expect(() => planSnapshot(req({ mode: 'rbd' }), facts())).toThrow(/not on RBD/);
+    expect(() => planSnapshot(req({ mode: 'live' }), facts({}, { kind: 'rbd' }))).toThrow(/use mode rbd or auto/);
+  });
+});
+
+describe('defaultImageName', () => {
+  it('is <domain>-<UTC time>', () => {
+    expect(defaultImageName('vm1', new Date('2026-11-22T10:15:00.123Z'))).toBe('vm1-20261122T101500Z');
+  });
+});

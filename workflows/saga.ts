@@ -1,0 +1,44 @@
+import { CancellationScope, log } from '@temporalio/workflow';
+
+interface Compensation {
+  name: string;
+  undo: () => Promise<unknown>;
+  settled: boolean;
+}
+
+/**
+ * The compensations of one run. Each is registered before the step it undoes (a step can half
+ * happen), settled once the step's effect no longer needs undoing, and unwound in reverse order in
+ * a scope that cancellation cannot interrupt.
+ */
+export class Saga {
+  private readonly compensations: Compensation[] = [];
+
+  register(name: string, undo: () => Promise<unknown>): Compensation {
+    const c = { name, undo, settled: false };
+    this.compensations.push(c);
+    return c;
+  }
+
+  settle(c: Compensation): void {
+    c.settled = true;
+  }
+
+  /** Runs every unsettled compensation, last first; one that fails does not stop the others. */
+  async unwind(): Promise<string[]> {
+    const failures: string[] = [];
+    await CancellationScope.nonCancellable(async () => {
+      for (const c of [...this.compensations].reverse()) {
+        if (c.settled) continue;
+        try {
+          await c.undo();
+          c.settled = true;
+        } catch (err) {
+          failures.push(`${c.name}: ${(err as Error).message}`);
+          log.error('compensation failed', { compensation: c.name, error: (err as Error).message });
+        }
+      }
+    });
+    return failures;
+  }
+}

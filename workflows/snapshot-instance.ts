@@ -1,0 +1,129 @@
+import { ActivityFailure, ApplicationFailure, TimeoutFailure, TimeoutType } from '@temporalio/common';
+import { CancellationScope, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import type { DomainFacts } from '../activities/index.js';
+import type { RbdRef } from '../activities/rbd-client.js';
+import type { ImageDigest } from '../activities/stores/image-store.js';
+import { hostTaskQueue } from '../common/constants.js';
+import { permanentFailure } from '../common/failures.js';
+import { artifactTag } from '../common/names.js';
+import { parseSnapshotRequest } from '../common/request.js';
+import type { SnapshotResult } from '../common/result.js';
+import { VMSNAP_DOMAIN, VMSNAP_HOST, VMSNAP_MODE } from '../common/search-attributes.js';
+import { HOST_PICKUP_TIMEOUT, hostActivities } from './host-activities.js';
+import { coldSnapshot } from './cold-snapshot.js';
+import { liveSnapshot } from './live-snapshot.js';
+import { rbdSnapshot } from './rbd-snapshot.js';
+import { defaultImageName, planSnapshot } from './plan.js';
+import { Saga } from './saga.js';
+import { StepTracker } from './step-tracker.js';
+
+/**
+ * Snapshots one domain into a store: validate, lock the domain, inspect it, run the chosen path,
+ * publish the image. Any failure unwinds the compensations of the steps taken so far.
+ */
+export async function snapshotInstance(input: unknown): Promise<SnapshotResult> {
+  const parsed = parseSnapshotRequest(input);
+  if (!parsed.ok) throw permanentFailure('InvalidRequest', `invalid snapshot request: ${parsed.problems.join('; ')}`);
+  const request = parsed.request;
+  const { host, domain } = request;
+  const { workflowId } = workflowInfo();
+  const tag = artifactTag(workflowId);
+  const imageName = request.name ?? defaultImageName(domain, new Date());
+  const track = new StepTracker();
+  const saga = new Saga();
+  const acts = hostActivities(host);
+  upsertSearchAttributes([
+    { key: VMSNAP_HOST, value: host },
+    { key: VMSNAP_DOMAIN, value: domain },
+  ]);
+
+  let locked = false;
+  try {
+    await track.run('lock domain', () => whenHostAnswers(host, acts.firstContact.acquireDomainLock({ domain, workflowId, tag })));
+    locked = true;
+    // Unwound last: the run's work folder, with its claim, goes once everything else is undone.
+    // (Registered only now: before the host answered, there is nothing there, maybe no host at all.)
+    saga.register('remove the work folder', () => acts.undo.removeWorkDir({ tag }));
+    const facts: DomainFacts = await track.run('inspect', () =>
+      acts.quick.inspectDomain({ domain, store: request.store, imageName, workflowId }),
+    );
+    const plan = planSnapshot(request, facts);
+    upsertSearchAttributes([{ key: VMSNAP_MODE, value: plan.mode }]);
+
+    const stagingPath = await acts.quick.stagingPath({ store: request.store, tag });
+    const format = plan.format;
+    saga.register('delete the temp image', () => acts.undo.removeStaging({ store: request.store, tag }));
+    // Registered before any path: the RBD path creates the stored image (its clone) early on.
+    saga.register('delete the stored image', () => acts.undo.deleteStoredImage({ store: request.store, name: imageName, format, workflowId }));
+
+    const manifest = {
+      imageId: uuid4(),
+      name: imageName,
+      format,
+      virtualSizeBytes: facts.disk.virtualSize,
+      source: { host, domain, disk: facts.disk.target },
+      mode: plan.mode,
+      workflowId,
+      createdAt: new Date().toISOString(),
+      properties: { ...request.properties, instance_uuid: facts.uuid },
+    };
+    let downtimeMs = 0;
+    let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
+    if (plan.mode === 'live') await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath });
+    else if (plan.mode === 'cold') downtimeMs = await coldSnapshot(acts, saga, track, { request, facts, stagingPath });
+    else direct = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath });
+
+    const stored = await track.run('store', () =>
+      direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest }),
+    );
+    // The staged file outlives an upload (Glance, an RBD import): only a file store renames it away.
+    await track.run('cleanup', () => Promise.all([acts.quick.removeWorkDir({ tag }), acts.quick.removeStaging({ store: request.store, tag })]));
+    track.finish();
+    return {
+      imageId: stored.imageId,
+      imageName,
+      store: request.store,
+      location: stored.location,
+      format,
+      sizeBytes: stored.sizeBytes,
+      virtualSizeBytes: stored.virtualSizeBytes,
+      sha256: stored.sha256,
+      mode: plan.mode,
+      strategy: plan.strategy,
+      host,
+      domain,
+      disk: facts.disk.target,
+      steps: track.steps,
+      downtimeMs,
+    };
+  } catch (err) {
+    const failures = await saga.unwind();
+    throw explain(err, failures);
+  } finally {
+    if (locked) await CancellationScope.nonCancellable(() => acts.undo.releaseDomainLock({ domain, workflowId }));
+  }
+}
+
+/** Turns "no worker picked the task up" into an error that names the host and what to do. */
+async function whenHostAnswers<T>(host: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
+      throw permanentFailure(
+        'HostUnavailable',
+        `host ${host} has no live vmsnap worker: nothing picked up task queue ${hostTaskQueue(host)} within ${HOST_PICKUP_TIMEOUT}; start 'vmsnap worker --host ${host}' on that hypervisor`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** The failure the workflow ends with: the step's own message, plus any compensation that failed. */
+function explain(err: unknown, failedCompensations: string[]): unknown {
+  const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
+  if (failedCompensations.length === 0) return cause;
+  const message = `${(cause as Error).message}; and cleanup failed: ${failedCompensations.join('; ')}`;
+  const type = cause instanceof ApplicationFailure ? (cause.type ?? 'CommandFailed') : 'CommandFailed';
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
