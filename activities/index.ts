@@ -1,4 +1,6 @@
 import { createDomainLockActivities } from './domain-lock.js';
+import { createImageActivities } from './images.js';
+import { createRestoreActivities } from './restore.js';
 import type { HostContext } from './host-context.js';
 import { createPreflightActivities } from './preflight.js';
 import { createQemuImgActivities } from './qemu-img.js';
@@ -15,6 +17,8 @@ export function createHostActivities(ctx: HostContext) {
     ...createQemuImgActivities(ctx),
     ...createStoreActivities(ctx),
     ...createRbdActivities(ctx),
+    ...createImageActivities(ctx),
+    ...createRestoreActivities(ctx),
   };
 }
 

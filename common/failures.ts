@@ -16,6 +16,10 @@ export type FailureType =
   | 'ImageExists'
   | 'SnapshotInProgress'
   | 'ChecksumMismatch'
+  | 'ImageNotFound'
+  | 'ImageAmbiguous'
+  | 'DomainExists'
+  | 'RestoreFailed'
   | 'NoSpace'
   | 'CommandFailed';
 

@@ -41,3 +41,13 @@ export function artifactTag(workflowId: string): string {
 export function compactUtc(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
+
+/** An image as an operator names it: its image ID (a UUID in Glance) or its name. */
+export const imageRef = z
+  .string({ error: 'image must be a string' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._+:-]{0,199}$/, 'image must be an image ID or name (letters, digits and . _ + : -)');
+
+/** Nova's backup type (daily, weekly, …): rotation counts backups of one type only. */
+export const backupType = z
+  .string({ error: 'backupType must be a string' })
+  .regex(/^[A-Za-z0-9_-]{1,32}$/, 'backupType may hold 1 to 32 letters, digits, _ and -');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_STORE } from './constants.js';
 import { domainName, hostName, imageName, storeName } from './names.js';
+import { parseWith } from './validation.js';
 
 /** The one JSON argument of `snapshotInstance` (DESIGN.md). Unknown fields are refused. */
 export const snapshotRequestSchema = z
@@ -39,14 +40,7 @@ export type SnapshotRequestInput = z.input<typeof snapshotRequestSchema>;
 export type SnapshotRequest = z.output<typeof snapshotRequestSchema>;
 
 /** Validates a request; on failure, one readable line per problem, naming the field. */
-export function parseSnapshotRequest(
-  input: unknown,
-): { ok: true; request: SnapshotRequest } | { ok: false; problems: string[] } {
-  const parsed = snapshotRequestSchema.safeParse(input);
-  if (parsed.success) return { ok: true, request: parsed.data };
-  const problems = parsed.error.issues.map((i) => {
-    const where = i.path.length ? i.path.join('.') : 'request';
-    return `${where}: ${i.message}`;
-  });
-  return { ok: false, problems };
+export function parseSnapshotRequest(input: unknown): { ok: true; request: SnapshotRequest } | { ok: false; problems: string[] } {
+  const r = parseWith(snapshotRequestSchema, input);
+  return r.ok ? { ok: true, request: r.value } : r;
 }

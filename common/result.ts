@@ -22,6 +22,8 @@ export interface SnapshotResult {
   host: string;
   domain: string;
   disk: string;
+  /** libvirt's UUID of the domain (Nova's instance_uuid): backups rotate per instance. */
+  instanceUuid: string;
   steps: StepTiming[];
   downtimeMs: number;
 }

@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 failed_checks=0
 check() { local what="$1"; shift; log "$what"; if ! "$@"; then log "FAILED: $what"; failed_checks=$((failed_checks + 1)); fi; }
 
+log "disk: $(df -h --output=avail,pcent "$VMSNAP_LAB" | tail -1) free/used at $VMSNAP_LAB"
 npm_install
 # The stack installs in the background while the code is checked (two cores: one each).
 ( bash deploy/libvirt-up.sh && bash deploy/install-temporal.sh >/dev/null &&
-  apt_install ceph-mon ceph-osd ceph-mgr ceph-common qemu-block-extra glance-api keystone sqlite3 curl ) >"$VMSNAP_LAB/stack-install.log" 2>&1 &
+  apt_install ceph-mon ceph-osd ceph-mgr ceph-common qemu-block-extra glance-api keystone sqlite3 curl chromium ) >"$VMSNAP_LAB/stack-install.log" 2>&1 &
 stack_pid=$!
 check lint npx eslint .
 check typecheck npx tsc -p tsconfig.json --noEmit

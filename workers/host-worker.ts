@@ -30,8 +30,8 @@ function workflowsPath(): string {
  * worker on `vmsnap`, until the process is asked to stop.
  */
 export async function runHostWorker({ config, temporal, workflows = true }: HostWorkerOptions): Promise<void> {
-  const connection = await NativeConnection.connect({ address: temporal.address });
-  const clientConnection = await Connection.connect({ address: temporal.address });
+  const connection = await NativeConnection.connect(temporal.connection);
+  const clientConnection = await Connection.connect(temporal.connection);
   const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
 
   const ctx: HostContext = {

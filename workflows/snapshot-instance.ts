@@ -1,15 +1,15 @@
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, TimeoutType } from '@temporalio/common';
-import { CancellationScope, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, upsertMemo, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { DomainFacts } from '../activities/index.js';
 import type { RbdRef } from '../activities/rbd-client.js';
 import type { ImageDigest } from '../activities/stores/image-store.js';
-import { hostTaskQueue } from '../common/constants.js';
 import { permanentFailure } from '../common/failures.js';
 import { artifactTag } from '../common/names.js';
+import type { SnapshotRequest } from '../common/request.js';
 import { parseSnapshotRequest } from '../common/request.js';
 import type { SnapshotResult } from '../common/result.js';
 import { VMSNAP_DOMAIN, VMSNAP_HOST, VMSNAP_MODE } from '../common/search-attributes.js';
-import { HOST_PICKUP_TIMEOUT, hostActivities } from './host-activities.js';
+import { hostActivities } from './host-activities.js';
+import { explain, whenHostAnswers } from './run-failures.js';
 import { coldSnapshot } from './cold-snapshot.js';
 import { liveSnapshot } from './live-snapshot.js';
 import { rbdSnapshot } from './rbd-snapshot.js';
@@ -24,18 +24,26 @@ import { StepTracker } from './step-tracker.js';
 export async function snapshotInstance(input: unknown): Promise<SnapshotResult> {
   const parsed = parseSnapshotRequest(input);
   if (!parsed.ok) throw permanentFailure('InvalidRequest', `invalid snapshot request: ${parsed.problems.join('; ')}`);
-  const request = parsed.request;
+  const track = new StepTracker();
+  const result = await runSnapshot(parsed.request, track);
+  track.finish();
+  return result;
+}
+
+/** The snapshot itself, for `snapshotInstance` and `backupInstance` (which rotates afterwards). */
+export async function runSnapshot(request: SnapshotRequest, track: StepTracker): Promise<SnapshotResult> {
   const { host, domain } = request;
   const { workflowId } = workflowInfo();
   const tag = artifactTag(workflowId);
   const imageName = request.name ?? defaultImageName(domain, new Date());
-  const track = new StepTracker();
   const saga = new Saga();
-  const acts = hostActivities(host);
+  const acts = hostActivities(host, () => track.current);
   upsertSearchAttributes([
     { key: VMSNAP_HOST, value: host },
     { key: VMSNAP_DOMAIN, value: domain },
   ]);
+  const memo = (mode: string) => upsertMemo({ request: `${mode} snapshot of ${domain} on ${host} into store ${request.store} as ${imageName} (${request.format})` });
+  memo(request.mode);
 
   let locked = false;
   try {
@@ -49,6 +57,7 @@ export async function snapshotInstance(input: unknown): Promise<SnapshotResult> 
     );
     const plan = planSnapshot(request, facts);
     upsertSearchAttributes([{ key: VMSNAP_MODE, value: plan.mode }]);
+    memo(plan.mode);
 
     const stagingPath = await acts.quick.stagingPath({ store: request.store, tag });
     const format = plan.format;
@@ -78,7 +87,6 @@ export async function snapshotInstance(input: unknown): Promise<SnapshotResult> 
     );
     // The staged file outlives an upload (Glance, an RBD import): only a file store renames it away.
     await track.run('cleanup', () => Promise.all([acts.quick.removeWorkDir({ tag }), acts.quick.removeStaging({ store: request.store, tag })]));
-    track.finish();
     return {
       imageId: stored.imageId,
       imageName,
@@ -93,6 +101,7 @@ export async function snapshotInstance(input: unknown): Promise<SnapshotResult> 
       host,
       domain,
       disk: facts.disk.target,
+      instanceUuid: facts.uuid,
       steps: track.steps,
       downtimeMs,
     };
@@ -104,26 +113,3 @@ export async function snapshotInstance(input: unknown): Promise<SnapshotResult> 
   }
 }
 
-/** Turns "no worker picked the task up" into an error that names the host and what to do. */
-async function whenHostAnswers<T>(host: string, call: Promise<T>): Promise<T> {
-  try {
-    return await call;
-  } catch (err) {
-    if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
-      throw permanentFailure(
-        'HostUnavailable',
-        `host ${host} has no live vmsnap worker: nothing picked up task queue ${hostTaskQueue(host)} within ${HOST_PICKUP_TIMEOUT}; start 'vmsnap worker --host ${host}' on that hypervisor`,
-      );
-    }
-    throw err;
-  }
-}
-
-/** The failure the workflow ends with: the step's own message, plus any compensation that failed. */
-function explain(err: unknown, failedCompensations: string[]): unknown {
-  const cause = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
-  if (failedCompensations.length === 0) return cause;
-  const message = `${(cause as Error).message}; and cleanup failed: ${failedCompensations.join('; ')}`;
-  const type = cause instanceof ApplicationFailure ? (cause.type ?? 'CommandFailed') : 'CommandFailed';
-  return ApplicationFailure.create({ type, message, nonRetryable: true });
-}

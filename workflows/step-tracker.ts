@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal, setHandler } from '@temporalio/workflow';
+import { defineQuery, defineSignal, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import { PROGRESS_QUERY, PROGRESS_SIGNAL } from '../common/constants.js';
 import type { SnapshotProgress, StepProgressReport, StepTiming } from '../common/result.js';
 
@@ -23,11 +23,17 @@ export class StepTracker {
   async run<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const start = Date.now();
     this.progress = { step: name, percent: 0, bytesDone: 0, bytesTotal: 0 };
+    setCurrentDetails(`step: ${name}`);
     try {
       return await fn();
     } finally {
       this.steps.push({ name, ms: Date.now() - start });
     }
+  }
+
+  /** The step running now: activities scheduled by it carry its name as their summary in the UI. */
+  get current(): string {
+    return this.progress.step;
   }
 
   finish(): void {

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, constants, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageManifest } from '../../common/manifest.js';
-import type { ImageStore, NewImage, StoredImage } from './image-store.js';
+import { hashFile } from './hash-file.js';
+import type { ImageFilter } from './image-query.js';
+import { matchesFilter } from './image-query.js';
+import type { ImageDigest, ImageStore, NewImage, StoredImage } from './image-store.js';
 
 /**
  * A directory of images (local or an NFS mount): the embedded default store. An image appears
@@ -55,18 +56,6 @@ export class FileStore implements ImageStore {
     }
   }
 
-  /** Streams a file through sha256, calling back with bytes read so far. */
-  async sha256(file: string, onBytes?: (n: number) => void): Promise<string> {
-    const hash = createHash('sha256');
-    let done = 0;
-    for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) {
-      hash.update(chunk as Buffer);
-      done += (chunk as Buffer).length;
-      onBytes?.(done);
-    }
-    return hash.digest('hex');
-  }
-
   /**
    * Moves a staged image to its final name with its manifest. The manifest goes first and the
    * image last, so a visible image always has its manifest. Idempotent: an image this same run
@@ -80,7 +69,7 @@ export class FileStore implements ImageStore {
     const staged = this.stagingPath(tag);
     await fsync(staged);
     const sizeBytes = (await stat(staged)).size;
-    const sha256 = await this.sha256(staged, onBytes);
+    const { sha256 } = await hashFile(staged, onBytes);
     const full: ImageManifest = { ...manifest, sha256, sizeBytes };
     const tmpManifest = `${this.stagingPath(tag)}.manifest`;
     await writeFile(tmpManifest, JSON.stringify(full, null, 2) + '\n');
@@ -105,6 +94,41 @@ export class FileStore implements ImageStore {
   async removeStaging(tag: string): Promise<void> {
     await rm(this.stagingPath(tag), { force: true });
     await rm(`${this.stagingPath(tag)}.manifest`, { force: true });
+  }
+
+  async list(filter?: ImageFilter): Promise<StoredImage[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return []; // a store directory not made yet holds nothing
+      throw new Error(`directory ${this.dir} cannot be read: ${(e as Error).message}`);
+    }
+    const images: StoredImage[] = [];
+    for (const f of names) {
+      // Hidden files are staging leftovers of runs in flight, never images.
+      if (f.startsWith('.') || !f.endsWith('.manifest.json')) continue;
+      const m = await this.readManifest(f.slice(0, -'.manifest.json'.length));
+      if (!m) continue;
+      const file = this.imagePath(m.name, m.format);
+      if (!(await exists(file))) continue;
+      const image = { ...m, location: `file://${file}` };
+      if (matchesFilter(image, filter)) images.push(image);
+    }
+    return images;
+  }
+
+  /** The image goes first, its manifest last: a crash in between leaves a manifest, not an orphan image. */
+  async delete(image: StoredImage): Promise<void> {
+    await rm(this.imagePath(image.name, image.format), { force: true });
+    await rm(path.join(this.dir, `${image.name}.sha256`), { force: true });
+    await rm(this.manifestPath(image.name), { force: true });
+  }
+
+  /** The file itself, hashed in place: no copy. */
+  async fetch(image: StoredImage, _dest: string, onBytes?: (n: number) => void): Promise<ImageDigest & { path: string }> {
+    const file = this.imagePath(image.name, image.format);
+    return { path: file, ...(await hashFile(file, onBytes)) };
   }
 }
 

@@ -84,6 +84,37 @@ export class GlanceClient {
     return (r.body as { images?: GlanceImage[] }).images ?? [];
   }
 
+  /** Every image matching the filters (Glance filters on free-form properties), page after page. */
+  async list(filters: Record<string, string> = {}): Promise<GlanceImage[]> {
+    const query = new URLSearchParams({ ...filters, limit: '100' });
+    let next: string | undefined = `/v2/images?${query.toString()}`;
+    const all: GlanceImage[] = [];
+    while (next) {
+      const body = (await this.call('GET', next)).body as { images?: GlanceImage[]; next?: string };
+      all.push(...(body.images ?? []));
+      next = body.next;
+    }
+    return all;
+  }
+
+  /** The image's data, as a stream to be consumed by the caller. */
+  async download(id: string): Promise<Readable> {
+    const headers: Record<string, string> = {};
+    if (this.session) headers['x-auth-token'] = await this.session.get();
+    let res;
+    try {
+      res = await request(`${this.url}/v2/images/${encodeURIComponent(id)}/file`, { method: 'GET', headers });
+    } catch (e) {
+      throw transientFailure('StoreUnavailable', `Glance at ${this.url} cannot be reached (GET image ${id} data): ${(e as Error).message}`);
+    }
+    if (res.statusCode !== 200) {
+      const text = await res.body.text();
+      const what = `Glance at ${this.url} answered HTTP ${res.statusCode} to GET image ${id} data: ${glanceMessage(text)}`;
+      throw res.statusCode >= 500 ? transientFailure('StoreUnavailable', what) : permanentFailure('ImageNotFound', what);
+    }
+    return res.body;
+  }
+
   async upload(id: string, stream: Readable, length: number): Promise<void> {
     await this.call('PUT', `/v2/images/${encodeURIComponent(id)}/file`, { stream, length });
   }

@@ -1,15 +1,20 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { transientFailure } from '../../common/failures.js';
 import type { GlanceClient, GlanceImage } from './glance-client.js';
 import type { RbdClient, RbdRef } from '../rbd-client.js';
+import type { ImageFilter } from './image-query.js';
+import { matchesFilter } from './image-query.js';
 import type { ClonePool, ImageDigest, ImageStore, NewImage, StoredImage } from './image-store.js';
 import { madeBy, META_WORKFLOW, rbdLocation, STORE_SNAP } from './rbd-store.js';
 
 const WORKFLOW_PROP = 'vmsnap_workflow_id';
+/** Glance's own fields of a record: everything else on it is a property. */
+const GLANCE_FIELDS = new Set(['id', 'name', 'status', 'size', 'virtual_size', 'checksum', 'os_hash_algo', 'os_hash_value', 'container_format', 'disk_format', 'visibility', 'protected', 'owner', 'min_ram', 'min_disk', 'created_at', 'updated_at', 'tags', 'self', 'file', 'schema', 'locations', 'direct_url', 'os_hidden', 'stores']);
 /** Statuses of a record that an upload can still go into. */
 const REUSABLE = new Set(['queued']);
 
@@ -73,6 +78,9 @@ export class GlanceStore implements ImageStore {
         vmsnap_source_host: image.source.host,
         vmsnap_source_domain: image.source.domain,
         vmsnap_source_disk: image.source.disk,
+        vmsnap_mode: image.mode,
+        vmsnap_created_at: image.createdAt,
+        vmsnap_virtual_size: String(image.virtualSizeBytes),
         ...image.properties,
       })
     );
@@ -138,6 +146,59 @@ export class GlanceStore implements ImageStore {
 
   async removeStaging(tag: string): Promise<void> {
     await rm(this.stagingPath(tag), { force: true });
+  }
+
+  /** Active records vmsnap finished (they carry its sha256); the filter goes to Glance as far as it can. */
+  async list(filter: ImageFilter = {}): Promise<StoredImage[]> {
+    const query: Record<string, string> = { status: 'active', ...filter.properties };
+    if (filter.host) query.vmsnap_source_host = filter.host;
+    if (filter.domain) query.vmsnap_source_domain = filter.domain;
+    return (await this.client.list(query))
+      .filter((rec) => typeof rec.vmsnap_sha256 === 'string' && typeof rec[WORKFLOW_PROP] === 'string')
+      .map((rec) => this.fromRecord(rec))
+      .filter((image) => matchesFilter(image, filter));
+  }
+
+  async delete(image: StoredImage): Promise<void> {
+    await this.remove(image.name, image.format, image.workflowId);
+    await this.client.remove(image.imageId);
+  }
+
+  /** Downloads the data through Glance (whatever its backend), hashing it on the way. */
+  async fetch(image: StoredImage, dest: string, onBytes?: (n: number) => void): Promise<ImageDigest & { path: string }> {
+    const hash = createHash('sha256');
+    let size = 0;
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        onBytes?.(size);
+        cb(null, chunk);
+      },
+    });
+    await pipeline(await this.client.download(image.imageId), hashing, createWriteStream(dest));
+    return { path: dest, sha256: hash.digest('hex'), size };
+  }
+
+  /** A Glance record as a stored image: the manifest is spread over its properties. */
+  fromRecord(rec: GlanceImage): StoredImage {
+    const properties: Record<string, string> = {};
+    for (const [k, v] of Object.entries(rec)) if (!GLANCE_FIELDS.has(k) && !k.startsWith('vmsnap_') && typeof v === 'string') properties[k] = v;
+    const prop = (k: string) => (typeof rec[k] === 'string' ? rec[k] : '');
+    return {
+      imageId: rec.id,
+      name: rec.name,
+      format: rec.disk_format === 'raw' ? 'raw' : 'qcow2',
+      sizeBytes: rec.size ?? 0,
+      virtualSizeBytes: Number(prop('vmsnap_virtual_size') || rec.virtual_size || 0),
+      sha256: prop('vmsnap_sha256'),
+      source: { host: prop('vmsnap_source_host'), domain: prop('vmsnap_source_domain'), disk: prop('vmsnap_source_disk') },
+      mode: prop('vmsnap_mode'),
+      workflowId: prop(WORKFLOW_PROP),
+      createdAt: prop('vmsnap_created_at') || prop('created_at'),
+      properties,
+      location: `${this.client.url}/v2/images/${rec.id}`,
+    };
   }
 
   stored(rec: GlanceImage, image: NewImage): StoredImage {

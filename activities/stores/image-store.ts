@@ -1,5 +1,6 @@
 import type { ImageManifest } from '../../common/manifest.js';
 import type { RbdClient, RbdRef } from '../rbd-client.js';
+import type { ImageFilter } from './image-query.js';
 
 /** An image as a store holds it: its manifest and where it can be fetched from. */
 export type StoredImage = ImageManifest & { location: string };
@@ -25,6 +26,15 @@ export interface ImageStore {
   /** Deletes the image, only if this workflow made it. */
   remove(imageName: string, format: string, workflowId: string): Promise<boolean>;
   removeStaging(tag: string): Promise<void>;
+  /** Finished images (those with a manifest), whoever made them, that match the filter. */
+  list(filter?: ImageFilter): Promise<StoredImage[]>;
+  /** Deletes a finished image whoever made it (rotation, `vmsnap images delete`). Idempotent. */
+  delete(image: StoredImage): Promise<void>;
+  /**
+   * The image's bytes as a local file, hashed on the way (a store on this host's disk hands out
+   * the file itself; others download into `dest`). Restores verify the digest before use.
+   */
+  fetch(image: StoredImage, dest: string, onBytes?: (n: number) => void): Promise<ImageDigest & { path: string }>;
   /** Present when the store keeps images in an RBD pool that a domain's disk can be cloned into. */
   readonly clonePool?: ClonePool;
   /**

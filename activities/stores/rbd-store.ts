@@ -2,6 +2,10 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { artifactTag } from '../../common/names.js';
 import type { RbdClient, RbdRef } from '../rbd-client.js';
+import type { ImageManifest } from '../../common/manifest.js';
+import { hashFile } from './hash-file.js';
+import type { ImageFilter } from './image-query.js';
+import { matchesFilter } from './image-query.js';
 import type { ClonePool, ImageDigest, ImageStore, NewImage, StoredImage } from './image-store.js';
 
 /** Image-meta keys vmsnap keeps on every image it makes in a pool. */
@@ -103,5 +107,30 @@ export class RbdStore implements ImageStore, ClonePool {
 
   async removeStaging(tag: string): Promise<void> {
     await rm(this.stagingPath(tag), { force: true });
+  }
+
+  /** Pool images that carry a vmsnap manifest (published ones). */
+  async list(filter?: ImageFilter): Promise<StoredImage[]> {
+    const names = (await this.client.rbd(['ls', this.pool], 'list images')).stdout.split('\n').filter(Boolean);
+    const images: StoredImage[] = [];
+    for (const image of names) {
+      const ref = this.ref(image);
+      const raw = await this.client.getMeta(ref, META_MANIFEST, 'list images');
+      if (raw === null) continue;
+      const stored = { ...(JSON.parse(raw) as ImageManifest), location: await rbdLocation(this.client, ref) };
+      if (matchesFilter(stored, filter)) images.push(stored);
+    }
+    return images;
+  }
+
+  async delete(image: StoredImage): Promise<void> {
+    await this.client.removeImage(this.ref(image.name), 'delete image');
+  }
+
+  /** Exports the image's protected snapshot to a local file, then hashes it. */
+  async fetch(image: StoredImage, dest: string, onBytes?: (n: number) => void): Promise<ImageDigest & { path: string }> {
+    await rm(dest, { force: true });
+    await this.client.rbd(['export', '--no-progress', `${this.pool}/${image.name}@${STORE_SNAP}`, dest], 'fetch image');
+    return { path: dest, ...(await hashFile(dest, onBytes)) };
   }
 }

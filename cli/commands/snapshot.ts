@@ -1,15 +1,14 @@
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { PROGRESS_QUERY, WORKFLOW_TASK_QUEUE } from '../../common/constants.js';
 import { compactUtc } from '../../common/names.js';
 import { parseSnapshotRequest } from '../../common/request.js';
-import type { SnapshotProgress, SnapshotResult } from '../../common/result.js';
-import { VMSNAP_DOMAIN, VMSNAP_HOST } from '../../common/search-attributes.js';
-import { temporalTarget, workflowUiLink } from '../../common/temporal-config.js';
+import type { SnapshotResult } from '../../common/result.js';
+import type { ConnectionFlags } from '../../common/temporal-config.js';
+import { runAction, UsageError } from '../command-errors.js';
+import { connectClient, withConnectionOptions } from '../connection.js';
 import { EXIT } from '../exit-codes.js';
+import { followWorkflow, startVmsnapWorkflow, stepsTable } from '../follow.js';
 
-interface SnapshotFlags {
+export interface SnapshotFlags extends ConnectionFlags {
   host: string;
   mode?: string;
   strategy?: string;
@@ -20,35 +19,29 @@ interface SnapshotFlags {
   bandwidth?: string;
   json?: boolean;
   wait: boolean;
-  address?: string;
-  namespace?: string;
 }
 
-export function registerSnapshot(program: Command): void {
-  program
-    .command('snapshot <domain>')
-    .description('snapshot a domain into a store, showing progress, and print the result')
-    .requiredOption('--host <name>', 'hypervisor that runs the domain')
-    .option('--mode <mode>', 'auto | live | cold | rbd', 'auto')
-    .option('--strategy <s>', 'live copy strategy: auto | transient-job | undefine', 'auto')
-    .option('--store <name>', 'store configured on the host worker', 'default')
-    .option('--name <image>', 'image name (default <domain>-<UTC time>)')
-    .option('--format <f>', 'qcow2 | raw', 'qcow2')
-    .option('--property <k=v>', 'image property (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
-    .option('--bandwidth <MiB/s>', 'cap the block copy rate')
-    .option('--json', 'print the result as JSON only')
-    .option('--no-wait', 'start the snapshot and print its workflow ID')
-    .option('--address <host:port>', 'Temporal frontend (env TEMPORAL_ADDRESS)')
-    .option('--namespace <ns>', 'Temporal namespace (env TEMPORAL_NAMESPACE)')
-    .addHelpText('after', '\nExamples:\n  vmsnap snapshot vm1 --host hv1\n  vmsnap snapshot vm1 --host hv1 --strategy undefine --name vm1-gold --json')
-    .action(async (domain: string, f: SnapshotFlags) => {
-      process.exitCode = await snapshot(domain, f);
-    });
+/** The options `snapshot` and `backup` share: what to snapshot, where to, and how to watch it. */
+export function withSnapshotOptions(cmd: Command): Command {
+  return withConnectionOptions(
+    cmd
+      .requiredOption('--host <name>', 'hypervisor that runs the domain')
+      .option('--mode <mode>', 'auto | live | cold | rbd', 'auto')
+      .option('--strategy <s>', 'live copy strategy: auto | transient-job | undefine', 'auto')
+      .option('--store <name>', 'store configured on the host worker', 'default')
+      .option('--name <image>', 'image name (default <domain>-<UTC time>)')
+      .option('--format <f>', 'qcow2 | raw', 'qcow2')
+      .option('--property <k=v>', 'image property (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
+      .option('--bandwidth <MiB/s>', 'cap the block copy rate')
+      .option('--json', 'print the result as JSON only')
+      .option('--no-wait', 'start the workflow, print its ID and return'),
+  );
 }
 
-async function snapshot(domain: string, f: SnapshotFlags): Promise<number> {
+/** The snapshot request the flags describe (validated by the workflow's own schema, here first). */
+export function snapshotFields(domain: string, f: SnapshotFlags): Record<string, unknown> {
   const properties = Object.fromEntries(f.property.map((p) => [p.split('=')[0] ?? '', p.split('=').slice(1).join('=')]));
-  const parsed = parseSnapshotRequest({
+  return {
     host: f.host,
     domain,
     mode: f.mode,
@@ -58,68 +51,41 @@ async function snapshot(domain: string, f: SnapshotFlags): Promise<number> {
     format: f.format,
     properties,
     bandwidthMiBps: f.bandwidth === undefined ? undefined : Number(f.bandwidth),
-  });
-  if (!parsed.ok) {
-    console.error(`vmsnap: invalid request:\n  ${parsed.problems.join('\n  ')}`);
-    return EXIT.usage;
-  }
+  };
+}
+
+export function registerSnapshot(program: Command): void {
+  withSnapshotOptions(program.command('snapshot <domain>').description('snapshot a domain into a store, showing progress, and print the result'))
+    .addHelpText('after', '\nExamples:\n  vmsnap snapshot vm1 --host hv1\n  vmsnap snapshot vm1 --host hv1 --strategy undefine --name vm1-gold --json\n  vmsnap snapshot vm1 --host hv1 --store glance --property os_distro=debian --no-wait')
+    .action((domain: string, f: SnapshotFlags) => runAction(f.json, () => snapshot(domain, f)));
+}
+
+async function snapshot(domain: string, f: SnapshotFlags): Promise<number> {
+  const parsed = parseSnapshotRequest(snapshotFields(domain, f));
+  if (!parsed.ok) throw new UsageError(parsed.problems);
   const request = parsed.request;
-  const target = temporalTarget(process.env, f);
-  let connection: Connection;
+  const { client, target, close } = await connectClient(f);
   try {
-    connection = await Connection.connect({ address: target.address, connectTimeout: '5s' });
-  } catch (e) {
-    console.error(`vmsnap: cannot reach Temporal at ${target.address}: ${(e as Error).message}\n  start it (bash deploy/temporal-up.sh) or set TEMPORAL_ADDRESS`);
-    return EXIT.unreachable;
-  }
-  try {
-    const client = new Client({ connection, namespace: target.namespace });
     const workflowId = `snapshot-${request.host}-${request.domain}-${compactUtc(new Date())}`;
-    const handle = await client.workflow.start('snapshotInstance', {
-      taskQueue: WORKFLOW_TASK_QUEUE,
-      workflowId,
-      args: [request],
-      typedSearchAttributes: [
-        { key: VMSNAP_HOST, value: request.host },
-        { key: VMSNAP_DOMAIN, value: request.domain },
-      ],
-    });
-    const link = workflowUiLink(target, workflowId);
-    if (!f.json) console.error(`started ${workflowId}\n  Web UI: ${link}`);
+    const { handle, link } = await startVmsnapWorkflow(
+      client,
+      target,
+      { workflowType: 'snapshotInstance', workflowId, arg: request, host: request.host, domain: request.domain, summary: `${request.mode} snapshot of ${request.domain} on ${request.host} into ${request.store}` },
+      Boolean(f.json),
+    );
     if (!f.wait) {
       console.log(f.json ? JSON.stringify({ workflowId, link }) : workflowId);
       return EXIT.ok;
     }
-    const bar = !f.json && process.stderr.isTTY ? new SingleBar({ format: ' {step} [{bar}] {percent}%', stream: process.stderr }) : undefined;
-    bar?.start(100, 0, { step: 'queued' });
-    const poll = setInterval(() => {
-      handle
-        .query<SnapshotProgress>(PROGRESS_QUERY)
-        .then((p) => bar?.update(p.percent, { step: p.step.padEnd(22) }))
-        .catch(() => undefined);
-    }, 500);
-    try {
-      const result = (await handle.result()) as SnapshotResult;
-      bar?.update(100, { step: 'done'.padEnd(22) });
-      bar?.stop();
-      console.log(f.json ? JSON.stringify(result, null, 2) : humanResult(result, link));
-      return EXIT.ok;
-    } catch (e) {
-      bar?.stop();
-      const cause = e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : (e as Error).message;
-      if (f.json) console.log(JSON.stringify({ workflowId, error: cause }));
-      console.error(`vmsnap: snapshot ${workflowId} failed: ${cause}\n  details: ${link}`);
-      return EXIT.failed;
-    } finally {
-      clearInterval(poll);
-    }
+    const result = await followWorkflow<SnapshotResult>(handle, { showBar: !f.json, what: 'snapshot', link });
+    console.log(f.json ? JSON.stringify(result, null, 2) : humanSnapshot(result, link));
+    return EXIT.ok;
   } finally {
-    await connection.close();
+    await close();
   }
 }
 
-function humanResult(r: SnapshotResult, link: string): string {
-  const steps = r.steps.map((s) => `    ${s.name.padEnd(24)} ${String(s.ms).padStart(7)} ms`).join('\n');
+export function humanSnapshot(r: SnapshotResult, link: string): string {
   return [
     `snapshot of ${r.domain} on ${r.host} (${r.mode}${r.strategy ? `, ${r.strategy}` : ''}): ${r.imageName}`,
     `  image     ${r.imageId}`,
@@ -128,7 +94,7 @@ function humanResult(r: SnapshotResult, link: string): string {
     `  sha256    ${r.sha256}`,
     `  downtime  ${r.downtimeMs} ms`,
     `  steps`,
-    steps,
+    stepsTable(r.steps),
     `  Web UI    ${link}`,
   ].join('\n');
 }

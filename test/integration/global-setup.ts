@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { TestProject } from 'vitest/node';
@@ -16,6 +16,7 @@ function startWorker(args: string[], log: string) {
  * missing) and starts one host worker from the build. Anything that cannot start fails the run.
  */
 export default async function setup(project: TestProject) {
+  await pruneOldRuns();
   await execa('bash', [path.join(ROOT, 'deploy/libvirt-up.sh')], { stdio: 'inherit' });
   await execa('bash', [path.join(ROOT, 'deploy/temporal-up.sh')], { stdio: 'inherit', env: { TEMPORAL_PORT, TEMPORAL_UI_PORT } });
   const cephConf = (await execa('bash', [path.join(ROOT, 'deploy/ceph-up.sh')], { stderr: 'inherit' })).stdout.trim().split('\n').pop() ?? '';
@@ -131,4 +132,29 @@ async function waitForPoller(temporalBin: string, taskQueue: string) {
     await new Promise((res) => setTimeout(res, 500));
   }
   throw new Error(`no host worker polled ${taskQueue} within 90 s`);
+}
+
+/**
+ * Earlier runs keep their folders for a post-mortem (a few GiB each): those older than an hour go,
+ * with any domain or tmpfs a crashed run left behind, so runs never fill the lab's disk.
+ */
+async function pruneOldRuns() {
+  const runs = path.join(LAB, 'runs');
+  let names: string[] = [];
+  try {
+    names = readdirSync(runs);
+  } catch {
+    return;
+  }
+  const domains = (await execa('virsh', ['-q', '-c', 'qemu:///system', 'list', '--all', '--name'], { reject: false })).stdout.split('\n');
+  for (const name of names) {
+    const dir = path.join(runs, name);
+    if (Date.now() - statSync(dir).mtimeMs < 3600_000) continue;
+    for (const d of domains.filter((n) => n.startsWith(`${name}-`))) {
+      await execa('virsh', ['-c', 'qemu:///system', 'destroy', d], { reject: false });
+      await execa('virsh', ['-c', 'qemu:///system', 'undefine', d, '--managed-save'], { reject: false });
+    }
+    await execa('umount', [path.join(dir, 'tiny-store')], { reject: false });
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -10,7 +10,7 @@ import { WORKFLOW_TASK_QUEUE } from '../../common/constants.js';
 import { artifactTag } from '../../common/names.js';
 import type { SnapshotRequestInput } from '../../common/request.js';
 import type { SnapshotResult } from '../../common/result.js';
-import { ROOT, TEMPORAL_ADDRESS } from './stack.js';
+import { ROOT, TEMPORAL_ADDRESS, TEMPORAL_UI_PORT } from './stack.js';
 
 export const host = () => inject('host');
 const URI = 'qemu:///system';
@@ -159,4 +159,14 @@ export async function spawnWorker(hostName: string, stateDir: string, storeDir: 
     if (Date.now() > deadline) throw new Error(`worker ${hostName} did not start: ${text}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Runs the built `vmsnap` CLI against the suite's Temporal server, as an operator's script would. */
+export async function vmsnap(args: string[], env: Record<string, string> = {}) {
+  const r = await execa('node', [path.join(ROOT, 'dist/cli/main.js'), ...args], {
+    env: { TEMPORAL_ADDRESS, TEMPORAL_UI_URL: `http://127.0.0.1:${TEMPORAL_UI_PORT}`, TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml', ...env },
+    reject: false,
+    stdin: 'ignore',
+  });
+  return { code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr, json: <T = unknown>() => JSON.parse(r.stdout) as T };
 }

@@ -1,0 +1,35 @@
+import { WorkflowFailedError } from '@temporalio/client';
+import { EXIT } from './exit-codes.js';
+import { Unreachable } from './connection.js';
+
+/** Input refused at the edge: nothing was started. */
+export class UsageError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+  }
+}
+
+/** What a workflow's failure says: the failing step's own message, not the wrapper's. */
+export function failureMessage(e: unknown): string {
+  if (e instanceof WorkflowFailedError) return e.cause?.message ?? e.message;
+  return (e as Error).message ?? String(e);
+}
+
+/** Runs one command body and turns what it throws into a message and an exit code. */
+export async function runAction(json: boolean | undefined, body: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await body();
+  } catch (e) {
+    let code: number = EXIT.failed;
+    let message = failureMessage(e);
+    if (e instanceof UsageError) {
+      code = EXIT.usage;
+      message = `invalid request:\n  ${e.problems.join('\n  ')}`;
+    } else if (e instanceof Unreachable) {
+      code = EXIT.unreachable;
+    }
+    if (json) console.log(JSON.stringify({ error: message, exitCode: code }));
+    console.error(`vmsnap: ${message}`);
+    process.exitCode = code;
+  }
+}
