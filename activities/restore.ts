@@ -93,9 +93,15 @@ export function createRestoreActivities(ctx: HostContext) {
       await rename(restored, diskPath);
     },
 
-    /** Compensation: the kept old disk goes back in place. Idempotent. */
-    async swapBackOldDisk({ diskPath, kept }: { diskPath: string; kept: string }): Promise<void> {
-      if (await exists(kept)) await rename(kept, diskPath);
+    /**
+     * Compensation: the kept old disk goes back in place. A domain already running on the restored
+     * disk is powered off first (renaming under a running QEMU would leave it on a deleted file).
+     * Idempotent: with no kept disk, there is nothing to put back.
+     */
+    async swapBackOldDisk({ domain, diskPath, kept }: { domain: string; diskPath: string; kept: string }): Promise<void> {
+      if (!(await exists(kept))) return;
+      if ((await state(domain, 'put the old disk back')) !== 'shut off') await v(['destroy', domain], { domain, step: 'put the old disk back' }, { allowFailure: true });
+      await rename(kept, diskPath);
     },
 
     /** Starts the domain and waits until QEMU runs it: a disk QEMU cannot open fails here. */

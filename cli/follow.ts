@@ -40,12 +40,17 @@ export async function followWorkflow<T>(handle: WorkflowHandle, o: { showBar: bo
   const showBar = o.showBar;
   const bar = showBar && process.stderr.isTTY ? new SingleBar({ format: ' {step} [{bar}] {percent}%', stream: process.stderr }) : undefined;
   bar?.start(100, 0, { step: 'queued'.padEnd(22) });
-  const poll = setInterval(() => {
-    handle
-      .query<SnapshotProgress>(PROGRESS_QUERY)
-      .then((p) => bar?.update(p.percent, { step: p.step.padEnd(22) }))
-      .catch(() => undefined); // not started yet, or between tasks: the next poll will tell
-  }, 500);
+  // One query at a time, and none left in flight when the caller closes the connection.
+  let inFlight: Promise<void> | undefined;
+  const poll = bar
+    ? setInterval(() => {
+        inFlight ??= handle
+          .query<SnapshotProgress>(PROGRESS_QUERY)
+          .then((p) => bar.update(p.percent, { step: p.step.padEnd(22) }))
+          .catch(() => undefined) // not started yet, or between tasks: the next poll will tell
+          .finally(() => (inFlight = undefined));
+      }, 500)
+    : undefined;
   try {
     const result = (await handle.result()) as T;
     bar?.update(100, { step: 'done'.padEnd(22) });
@@ -54,6 +59,7 @@ export async function followWorkflow<T>(handle: WorkflowHandle, o: { showBar: bo
     throw new Error(`${o.what} ${handle.workflowId} failed: ${failureMessage(e)}\n  details: ${o.link}`);
   } finally {
     clearInterval(poll);
+    await inFlight;
     bar?.stop();
   }
 }

@@ -9,6 +9,8 @@ export type LiveStrategy = 'transient-job' | 'undefine';
 
 /** The result of `snapshotInstance` (DESIGN.md). */
 export interface SnapshotResult {
+  /** The run that made the image (its Web UI page, its history). */
+  workflowId: string;
   imageId: string;
   imageName: string;
   store: string;

@@ -6,6 +6,7 @@ import { compactUtc } from '../common/names.js';
 import type { SnapshotResult } from '../common/result.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import { hostActivities } from './host-activities.js';
+import { failureText } from './run-failures.js';
 import { runSnapshot } from './snapshot-instance.js';
 import { StepTracker } from './step-tracker.js';
 
@@ -52,7 +53,7 @@ async function rotate(acts: HostActivityProfiles, request: BackupRequest, made: 
       filter: { properties: { backup_type: request.backupType, instance_uuid: made.instanceUuid } },
     });
   } catch (e) {
-    report.failed.push({ imageId: '*', name: '*', error: `listing the backups in store ${request.store} failed: ${(e as Error).message}` });
+    report.failed.push({ imageId: '*', name: '*', error: `listing the backups in store ${request.store} failed: ${failureText(e)}` });
     return report;
   }
   const older = (listed?.images ?? []).filter((i) => i.imageId !== made.imageId);
@@ -62,7 +63,7 @@ async function rotate(acts: HostActivityProfiles, request: BackupRequest, made: 
       await acts.bestEffort.deleteStoreImage({ store: request.store, imageId: image.imageId });
       report.deleted.push(image.imageId);
     } catch (e) {
-      report.failed.push({ imageId: image.imageId, name: image.name, error: (e as Error).message });
+      report.failed.push({ imageId: image.imageId, name: image.name, error: failureText(e) });
     }
   }
   return report;

@@ -19,6 +19,8 @@ function profile(options: ActivityOptions, label?: () => string): Acts {
   if (!label) return plain;
   return new Proxy(plain, {
     get(target, name) {
+      // Not a thenable, not a symbol-keyed protocol: only activity names become calls.
+      if (typeof name !== 'string' || name === 'then') return undefined;
       const fn = target[name as keyof Acts];
       return (...args: unknown[]) => fn.executeWithOptions({ ...options, summary: label() }, args as never);
     },

@@ -68,7 +68,7 @@ async function restoreInPlace(acts: HostActivityProfiles, saga: Saga, track: Ste
   if (wasUp) saga.register('start the domain again', () => acts.undo.startDomain({ domain }));
   const down = Date.now();
   await track.run('stop domain', () => acts.quick.stopDomain({ domain, graceSeconds: request.shutdownGraceSeconds }));
-  saga.register('put the old disk back', () => acts.undo.swapBackOldDisk({ diskPath, kept }));
+  saga.register('put the old disk back', () => acts.undo.swapBackOldDisk({ domain, diskPath, kept }));
   await track.run('swap disk', () => acts.quick.swapInRestoredDisk({ diskPath, restored, kept }));
   const start = request.start || wasUp;
   if (start) await track.run('boot', () => acts.quick.bootDomain({ domain }));

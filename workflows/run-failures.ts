@@ -26,3 +26,9 @@ export function explain(err: unknown, failedCompensations: string[]): unknown {
   const type = cause instanceof ApplicationFailure ? (cause.type ?? 'CommandFailed') : 'CommandFailed';
   return ApplicationFailure.create({ type, message, nonRetryable: true });
 }
+
+/** The words of a failed step: an activity failure's own cause, not "Activity task failed". */
+export function failureText(err: unknown): string {
+  const cause = err instanceof ActivityFailure && err.cause ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}

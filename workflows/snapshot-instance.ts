@@ -88,6 +88,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     // The staged file outlives an upload (Glance, an RBD import): only a file store renames it away.
     await track.run('cleanup', () => Promise.all([acts.quick.removeWorkDir({ tag }), acts.quick.removeStaging({ store: request.store, tag })]));
     return {
+      workflowId,
       imageId: stored.imageId,
       imageName,
       store: request.store,

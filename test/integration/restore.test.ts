@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { RestoreResult } from '../../common/restore-request.js';
 import type { SnapshotResult } from '../../common/result.js';
-import { copyDisk, domainState, guestWrite, host, leftoversOf, makeDomain, sameContent, storePath, virsh, vmsnap } from './lab.js';
+import { WORKFLOW_TASK_QUEUE } from '../../common/constants.js';
+import { copyDisk, domainState, guestWrite, host, leftoversOf, makeDomain, sameContent, spawnWorker, storePath, virsh, vmsnap, withClient } from './lab.js';
 
 async function snapshot(domain: string, store = 'default') {
   const r = await vmsnap(['snapshot', domain, '--host', host(), '--store', store, '--json']);
@@ -62,6 +63,45 @@ describe('restoreInstance (vmsnap restore)', () => {
     expect(again.code).toBe(1);
     expect(again.json<{ error: string }>().error).toMatch(/already exists on host/);
     expect((await domainState(clone)).state).toBe('running'); // the refusal removed nothing of it
+  });
+
+  it('the old disk stays until the new one boots: a restore stopped before the boot puts it back and starts the domain', async () => {
+    const hostName = `${host()}-rstfault`;
+    const dir = path.join(path.dirname(inject('stateDir')), hostName);
+    const marker = path.join(dir, 'fault.json');
+    const dom = await makeDomain('rstfault', { sizeMiB: 32 });
+    // This host's worker hangs when the boot step starts (the new disk is in place, the old one kept).
+    const worker = await spawnWorker(hostName, path.join(dir, 'state'), path.join(dir, 'images'), { VMSNAP_FAULT: 'before:bootDomain', VMSNAP_FAULT_MARKER: marker });
+    try {
+      await guestWrite(dom.name, 2, 1, 0x61);
+      const snap = await vmsnap(['snapshot', dom.name, '--host', hostName, '--json']);
+      expect(snap.code, snap.stderr).toBe(0);
+      await guestWrite(dom.name, 2, 1, 0x62);
+      const before = path.join(dom.dir, 'before.qcow2');
+      await copyDisk(dom.disk, before);
+      await withClient(async (client) => {
+        const handle = await client.workflow.start('restoreInstance', {
+          taskQueue: WORKFLOW_TASK_QUEUE,
+          workflowId: `test-${hostName}-restore-${Date.now()}`,
+          args: [{ host: hostName, image: snap.json<SnapshotResult>().imageName, domain: dom.name, shutdownGraceSeconds: 0 }],
+        });
+        for (let i = 0; !existsSync(marker); i++) {
+          if (i > 600) throw new Error('the restore never reached its boot step');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(JSON.parse(await readFile(marker, 'utf8'))).toMatchObject({ activity: 'bootDomain' });
+        expect((await domainState(dom.name)).state).toBe('shut off');
+        await handle.cancel();
+        await expect(handle.result()).rejects.toThrow();
+      });
+      // Back as it was: running, on its own disk, with its own content; nothing of the restore left.
+      expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true, source: dom.disk });
+      expect(await sameContent(dom.disk, before)).toBe(true);
+      expect(await restoreLeftovers(dom.disk)).toEqual([]);
+    } finally {
+      worker.proc.kill('SIGKILL');
+      await worker.proc;
+    }
   });
 
   it('refuses a damaged image before touching the domain', async () => {

@@ -25,9 +25,11 @@ describe('the Web UI tells the story of a snapshot', () => {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const ui = `http://127.0.0.1:${TEMPORAL_UI_PORT}`;
       await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(`VmsnapDomain="${dom.name}"`)}`);
-      const link = page.locator('a[href*="/history"]', { hasText: /^snapshot-/ }).first();
+      const runLinks = page.locator('a[href*="/history"]', { hasText: result.workflowId });
+      const link = runLinks.first();
       await link.waitFor({ timeout: 30_000 });
-      expect(await page.locator('a[href*="/history"]', { hasText: /^snapshot-/ }).count()).toBe(1);
+      // The filter found this domain's one run, and nothing else.
+      expect(await page.locator('a[href*="/history"]', { hasText: /snapshot-/ }).count()).toBe(1);
       await link.click();
       await page.getByText('Completed', { exact: true }).first().waitFor({ timeout: 30_000 });
       await page.getByText('convertDelta').first().waitFor({ timeout: 30_000 });
