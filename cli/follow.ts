@@ -38,7 +38,7 @@ export async function startVmsnapWorkflow(client: Client, target: TemporalTarget
  */
 export async function followWorkflow<T>(handle: WorkflowHandle, o: { showBar: boolean; what: string; link: string }): Promise<T> {
   const showBar = o.showBar;
-  const bar = showBar && process.stderr.isTTY ? new SingleBar({ format: ' {step} [{bar}] {percent}%', stream: process.stderr }) : undefined;
+  const bar = showBar && process.stderr.isTTY ? new SingleBar({ format: ' {step} [{bar}] {percentage}%', stream: process.stderr }) : undefined;
   bar?.start(100, 0, { step: 'queued'.padEnd(22) });
   // One query at a time, and none left in flight when the caller closes the connection.
   let inFlight: Promise<void> | undefined;

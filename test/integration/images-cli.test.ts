@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import path from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import type { StoreListing } from '../../activities/images.js';
 import type { StoredImage } from '../../activities/stores/image-store.js';
 import type { SnapshotResult } from '../../common/result.js';
 import { host, makeDomain, vmsnap } from './lab.js';
-import { TEMPORAL_ADDRESS } from './stack.js';
+import { ROOT, TEMPORAL_ADDRESS } from './stack.js';
 
 describe('vmsnap images, --json, exit codes and connection settings', () => {
   it('lists images across stores, shows one, and deletes it', async () => {
@@ -57,6 +58,17 @@ describe('vmsnap images, --json, exit codes and connection settings', () => {
     expect(viaEnvProfile.code).toBe(3);
     const flagWins = await vmsnap(['images', 'list', '--host', host(), '--store', 'default', '--json', '--address', TEMPORAL_ADDRESS], { TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'nowhere' });
     expect(flagWins.code, flagWins.stderr).toBe(0);
+  });
+
+  it('on a terminal, a progress bar follows the steps from the progress query', async () => {
+    const dom = await makeDomain('tty', { sizeMiB: 64 });
+    // `script` gives the CLI a real pseudo-terminal, as an operator's shell would.
+    const cli = `node ${path.join(ROOT, 'dist/cli/main.js')} snapshot ${dom.name} --host ${host()} --bandwidth 8`;
+    const r = await execa('script', ['-qec', cli, '/dev/null'], { env: { TEMPORAL_ADDRESS, TEMPORAL_CONFIG_FILE: '/nonexistent' }, reject: false });
+    expect(r.exitCode, r.stdout).toBe(0);
+    expect(r.stdout).toMatch(/blockcopy +\[[=-]+\] \d+%/);
+    expect(r.stdout).toMatch(/done +\[=+\] 100%/);
+    expect(r.stdout).toMatch(/snapshot of .* \(live, /);
   });
 
   it('--help shows examples and the exit codes', async () => {
