@@ -1,3 +1,4 @@
+import { createBackupJobActivities } from './backup-job.js';
 import { createDomainLockActivities } from './domain-lock.js';
 import { createImageActivities } from './images.js';
 import { createRestoreActivities } from './restore.js';
@@ -14,6 +15,7 @@ export function createHostActivities(ctx: HostContext) {
     ...createPreflightActivities(ctx),
     ...createDomainLockActivities(ctx),
     ...createVirshActivities(ctx),
+    ...createBackupJobActivities(ctx),
     ...createQemuImgActivities(ctx),
     ...createStoreActivities(ctx),
     ...createRbdActivities(ctx),

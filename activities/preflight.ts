@@ -5,7 +5,7 @@ import { qemuImg } from './qemu-img.js';
 import { hostCeph } from './rbd.js';
 import { storeOf } from './store.js';
 import { virsh } from './virsh.js';
-import { parseDomState, parsePersistent, supportsTransientJob } from './virsh-output.js';
+import { parseDomState, parsePersistent, supportsBackupApi, supportsTransientJob } from './virsh-output.js';
 
 /** What the workflow needs to know about a domain before it changes anything. */
 export interface DomainFacts {
@@ -25,6 +25,8 @@ export interface DomainFacts {
     backingFormat?: string;
   };
   transientJobSupported: boolean;
+  /** libvirt (and its QEMU) can run push-mode backups: the `backup` live strategy. */
+  backupSupported: boolean;
   /** libvirt's UUID of the domain (Glance records it as instance_uuid). */
   uuid: string;
   /** The disk is on RBD and the store is a pool of the same cluster: clone + flatten, no copy out. */
@@ -80,10 +82,11 @@ export function createPreflightActivities(ctx: HostContext) {
       }
 
       const help = await ctx.run('virsh', ['help', 'blockcopy'], { context: { host: ctx.host, step } });
+      const backupHelp = await ctx.run('virsh', ['help', 'backup-begin'], { context: { host: ctx.host, step }, allowFailure: true });
       const uuid = (await v(['domuuid', domain], { domain, step })).stdout.trim();
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
-      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: supportsTransientJob(help.stdout), uuid, rbdDirect };
+      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: supportsTransientJob(help.stdout), backupSupported: backupHelp.exitCode === 0 && supportsBackupApi(backupHelp.stdout), uuid, rbdDirect };
     },
   };
 }

@@ -44,3 +44,8 @@ export function isNoActiveBlockJob(stderr: string): boolean {
 export function supportsTransientJob(blockcopyHelp: string): boolean {
   return blockcopyHelp.includes('--transient-job');
 }
+
+/** Whether libvirt has the backup API (`virsh help backup-begin` succeeds and names it). */
+export function supportsBackupApi(help: string): boolean {
+  return help.includes('backup-begin');
+}

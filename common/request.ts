@@ -11,12 +11,14 @@ export const snapshotRequestSchema = z
     /** `auto` picks rbd for an RBD disk, live for a running domain, cold otherwise. @default 'auto' */
     mode: z.enum(['auto', 'live', 'cold', 'rbd']).default('auto'),
     /**
-     * How the live path copies the disk. `transient-job` (libvirt's blockcopy --transient-job)
-     * never undefines the domain; `undefine` is the seeds' sequence for libvirt that refuses copies
-     * of persistent domains. `auto` probes libvirt and picks transient-job where it is supported.
+     * How the live path copies the disk. `backup` (libvirt's backup API, push mode) has QEMU write
+     * a point-in-time standalone image straight into the store: the shortest data path.
+     * `transient-job` (blockcopy --transient-job into a delta, then convert) never undefines the
+     * domain; `undefine` is the seeds' sequence for libvirt that refuses copies of persistent
+     * domains. `auto` probes libvirt and picks the first of these it supports.
      * @default 'auto'
      */
-    strategy: z.enum(['auto', 'transient-job', 'undefine']).default('auto'),
+    strategy: z.enum(['auto', 'backup', 'transient-job', 'undefine']).default('auto'),
     /** A store configured on the host worker. @default 'default' */
     store: storeName.default(DEFAULT_STORE),
     /** Image name in the store. @default '<domain>-<UTC time>' */

@@ -27,6 +27,13 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
 
   await track.run('abort stale block jobs', () => acts.quick.abortStaleBlockJobs({ domain, disk }));
 
+  if (plan.strategy === 'backup') {
+    // QEMU writes the point-in-time image straight into the store's staging file: no delta, no convert.
+    saga.register('abort the backup', () => acts.undo.abortBackup({ domain, dest: stagingPath }));
+    await track.run('backup', () => acts.long.backupDisk({ domain, disk, tag, dest: stagingPath, format: request.format }));
+    return;
+  }
+
   saga.register('delete the delta', () => acts.undo.removeWorkDir({ tag }));
   await track.run('create delta', () =>
     acts.quick.createDelta({

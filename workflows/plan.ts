@@ -44,8 +44,12 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts): Snapshot
     throw permanentFailure('DomainNotRunning', `${where} is ${facts.state || 'not running'}: a live snapshot needs it running (use mode cold or auto)`);
   }
   let strategy: LiveStrategy;
-  if (req.strategy === 'auto') strategy = facts.transientJobSupported ? 'transient-job' : 'undefine';
+  // Fastest first: the backup API writes the image once; the blockcopy strategies write it twice.
+  if (req.strategy === 'auto') strategy = facts.backupSupported ? 'backup' : facts.transientJobSupported ? 'transient-job' : 'undefine';
   else strategy = req.strategy;
+  if (strategy === 'backup' && !facts.backupSupported) {
+    throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} has no backup API (virsh backup-begin): use strategy transient-job, undefine or auto`);
+  }
   if (strategy === 'transient-job' && !facts.transientJobSupported) {
     throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} does not support blockcopy --transient-job: use strategy undefine or auto`);
   }
@@ -56,7 +60,7 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts): Snapshot
     strategy,
     // A transient domain needs no undefine: libvirt copies its disks as they are.
     undefine: strategy === 'undefine' && facts.persistent,
-    shallow: facts.disk.backingFile !== undefined,
+    shallow: strategy !== 'backup' && facts.disk.backingFile !== undefined,
   };
 }
 

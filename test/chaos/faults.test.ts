@@ -20,6 +20,9 @@ const workerKills: Case[] = [
   ...['createDelta', 'blockCopy', 'abortBlockJob', 'convertDelta'].map(
     (a): Case => ({ name: `live/transient-job: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'transient-job' }, fault: after(a), expect: 'completed' }),
   ),
+  ...['backupDisk', 'commitImage'].map(
+    (a): Case => ({ name: `live/backup: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'backup' }, fault: after(a), expect: 'completed' }),
+  ),
   ...['managedSave', 'convertDisk', 'startDomain', 'commitImage'].map(
     (a): Case => ({ name: `cold: worker SIGKILL after ${a}`, layout: 'overlay', request: { mode: 'cold' }, fault: after(a), expect: 'completed' }),
   ),

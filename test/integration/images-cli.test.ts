@@ -63,12 +63,12 @@ describe('vmsnap images, --json, exit codes and connection settings', () => {
   it('on a terminal, a progress bar follows the steps from the progress query', async () => {
     const dom = await makeDomain('tty', { sizeMiB: 64 });
     // `script` gives the CLI a real pseudo-terminal, as an operator's shell would.
-    const cli = `node ${path.join(ROOT, 'dist/cli/main.js')} snapshot ${dom.name} --host ${host()} --bandwidth 8`;
+    const cli = `node ${path.join(ROOT, 'dist/cli/main.js')} snapshot ${dom.name} --host ${host()} --strategy transient-job --bandwidth 8`;
     const r = await execa('script', ['-qec', cli, '/dev/null'], { env: { TEMPORAL_ADDRESS, TEMPORAL_CONFIG_FILE: '/nonexistent' }, reject: false });
     expect(r.exitCode, r.stdout).toBe(0);
     expect(r.stdout).toMatch(/blockcopy +\[[=-]+\] \d+%/);
     expect(r.stdout).toMatch(/done +\[=+\] 100%/);
-    expect(r.stdout).toMatch(/snapshot of .* \(live, /);
+    expect(r.stdout).toMatch(/snapshot of .* \(live, transient-job\)/);
   });
 
   it('--help shows examples and the exit codes', async () => {

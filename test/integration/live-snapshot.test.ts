@@ -62,6 +62,38 @@ describe.each(['transient-job', 'undefine'] as const)('live snapshot, strategy %
   });
 });
 
+describe('live snapshot, strategy backup (libvirt backup API, push mode; what auto picks here)', () => {
+  it('QEMU writes the image as of the job start straight into the store, while the guest writes', async () => {
+    const dom = await makeDomain('live-backup', { sizeMiB: 256 });
+    await guestWrite(dom.name, 0, 48, 0x11);
+    const expected = path.join(dom.dir, 'expected.qcow2');
+    await copyDisk(dom.disk, expected); // the guest is idle: this is the disk at the snapshot point
+
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { domain: dom.name, properties: { purpose: 'test' } });
+      // The job has begun once the activity reports its size (or the step is already over).
+      for (const deadline = Date.now() + 60_000; ; ) {
+        const p = await handle.query<SnapshotProgress>('progress').catch(() => undefined);
+        if ((p?.step === 'backup' && p.bytesTotal > 0) || ['store', 'cleanup', 'done'].includes(p?.step ?? '')) break;
+        if (Date.now() > deadline) throw new Error(`the backup step never started (last: ${JSON.stringify(p)})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await guestWrite(dom.name, 100, 2, 0xcd); // after the snapshot point: copy-before-write keeps it out
+      await guestWrite(dom.name, 200, 1, 0xef);
+      const result = (await handle.result()) as SnapshotResult;
+
+      expect(result).toMatchObject({ mode: 'live', strategy: 'backup', downtimeMs: 0 });
+      const image = new URL(result.location).pathname;
+      expect(await sameContent(image, expected)).toBe(true);
+      expect(await sha256(image)).toBe(result.sha256);
+      expect(result.steps.map((s) => s.name)).toEqual(['lock domain', 'inspect', 'abort stale block jobs', 'backup', 'store', 'cleanup']);
+      const after = await domainState(dom.name);
+      expect(after).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
+      expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
+    });
+  });
+});
+
 describe('live snapshot of a flat disk', () => {
   it('copies the whole disk into a raw image', async () => {
     const dom = await makeDomain('flat', { sizeMiB: 64, layout: 'flat' });

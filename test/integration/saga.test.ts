@@ -18,6 +18,7 @@ function fakeHost(failAt: keyof HostActivities, calls: string[]): Record<keyof H
     domain: 'vm1',
     state: 'running',
     persistent: true,
+    backupSupported: false,
     transientJobSupported: false,
     uuid: '00000000-0000-0000-0000-000000000001',
     rbdDirect: false,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { backupXml, parseDomJobRaw } from '../../activities/backup-job.js';
 import { parseDomainDisks, rootDisk } from '../../activities/domain-xml.js';
 import { parseConvertProgress, parseImageInfo } from '../../activities/qemu-img-output.js';
 import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
@@ -61,5 +62,24 @@ describe('qemu-img output', () => {
   it('reads the last progress figure of convert -p', () => {
     expect(parseConvertProgress('    (0.00/100%)\r    (12.50/100%)\r    (50.01/100%)\r')).toBeCloseTo(0.5001);
     expect(parseConvertProgress('nothing')).toBeNull();
+  });
+});
+
+describe('backup job', () => {
+  it('reads domjobinfo --rawstats of a running and a completed backup', () => {
+    expect(parseDomJobRaw('Job type: 2\n\noperation: 9\ntime_elapsed: 219\ndisk_total: 268435456\ndisk_processed: 1048576\ndisk_remaining: 0\n')).toEqual({
+      type: 2,
+      operation: 9,
+      processed: 1048576,
+      total: 268435456,
+      error: undefined,
+    });
+    expect(parseDomJobRaw('Job type: 0\n')).toMatchObject({ type: 0, operation: undefined, total: 0 });
+    expect(parseDomJobRaw('Job type: 4\noperation: 9\nerrmsg: No space left on device\n')).toMatchObject({ type: 4, error: 'No space left on device' });
+  });
+
+  it('writes push-mode XML that backs up the root disk only', () => {
+    const xml = backupXml(['vda', 'vdb'], 'vda', '/store/.tag.partial', 'qcow2');
+    expect(xml).toBe('<domainbackup mode="push"><disks><disk name="vda" type="file"><target file="/store/.tag.partial"></target><driver type="qcow2"></driver></disk><disk name="vdb" backup="no"></disk></disks></domainbackup>');
   });
 });

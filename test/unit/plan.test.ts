@@ -9,6 +9,7 @@ const facts = (over: Partial<DomainFacts> = {}, disk: Partial<DomainFacts['disk'
   state: 'running',
   persistent: true,
   transientJobSupported: true,
+  backupSupported: false,
   uuid: '00000000-0000-0000-0000-000000000001',
   rbdDirect: false,
   ...over,
@@ -23,6 +24,12 @@ const req = (r: Partial<SnapshotRequestInput> = {}) => {
 describe('planSnapshot', () => {
   it('auto on a running domain: live, transient-job where libvirt has it', () => {
     expect(planSnapshot(req(), facts())).toEqual({ mode: 'live', strategy: 'transient-job', undefine: false, shallow: true, rbdDirect: false, format: 'qcow2' });
+  });
+
+  it('auto picks the backup API where libvirt has it: no delta, no shallow copy', () => {
+    expect(planSnapshot(req(), facts({ backupSupported: true }))).toEqual({ mode: 'live', strategy: 'backup', undefine: false, shallow: false, rbdDirect: false, format: 'qcow2' });
+    expect(planSnapshot(req({ strategy: 'transient-job' }), facts({ backupSupported: true }))).toMatchObject({ strategy: 'transient-job', shallow: true });
+    expect(() => planSnapshot(req({ strategy: 'backup' }), facts())).toThrow(/has no backup API/);
   });
 
   it('auto falls back to the undefine strategy on an older libvirt', () => {
