@@ -91,6 +91,7 @@ export function createBackupJobActivities(ctx: HostContext) {
         await mkdir(workDir(ctx, tag), { recursive: true, mode: 0o700 });
         await writeFile(file, backupXml(disks, disk, dest, format));
         await rm(dest, { force: true });
+        await mkdir(path.dirname(dest), { recursive: true }); // the host's staging folder, for Glance and RBD stores
         await v(['backup-begin', domain, '--backupxml', file], { domain, disk, step });
       }
       const signal = cancellationSignal();

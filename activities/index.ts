@@ -1,4 +1,5 @@
 import { createBackupJobActivities } from './backup-job.js';
+import { createColdOverlayActivities } from './cold-overlay.js';
 import { createDomainLockActivities } from './domain-lock.js';
 import { createImageActivities } from './images.js';
 import { createRestoreActivities } from './restore.js';
@@ -16,6 +17,7 @@ export function createHostActivities(ctx: HostContext) {
     ...createDomainLockActivities(ctx),
     ...createVirshActivities(ctx),
     ...createBackupJobActivities(ctx),
+    ...createColdOverlayActivities(ctx),
     ...createQemuImgActivities(ctx),
     ...createStoreActivities(ctx),
     ...createRbdActivities(ctx),

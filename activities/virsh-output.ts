@@ -49,3 +49,8 @@ export function supportsTransientJob(blockcopyHelp: string): boolean {
 export function supportsBackupApi(help: string): boolean {
   return help.includes('backup-begin');
 }
+
+/** Parses the "Managed save:" line of `virsh dominfo D`: a saved memory image waits for the next start. */
+export function parseManagedSave(dominfo: string): boolean {
+  return /^Managed save:\s*yes/m.test(dominfo);
+}

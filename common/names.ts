@@ -51,3 +51,8 @@ export const imageRef = z
 export const backupType = z
   .string({ error: 'backupType must be a string' })
   .regex(/^[A-Za-z0-9_-]{1,32}$/, 'backupType may hold 1 to 32 letters, digits, _ and -');
+
+/** Where a cold snapshot's overlay lives: beside the disk (same filesystem), named by the run's tag. Pure. */
+export function overlayPath(diskFile: string, tag: string): string {
+  return `${diskFile}.vmsnap-overlay-${tag}.qcow2`;
+}

@@ -33,7 +33,7 @@ export const snapshotRequestSchema = z
       )
       .refine((p) => Object.keys(p).length <= 64, 'at most 64 properties')
       .default({}),
-    /** Caps the block copy's rate, to spare a busy guest's I/O. @default unlimited */
+    /** Caps the copy rate, to spare a busy guest's I/O (auto then picks a blockcopy strategy: the backup API has no cap). @default unlimited */
     bandwidthMiBps: z.number().int().min(1).max(1_000_000).optional(),
   })
   .strict();

@@ -45,8 +45,13 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts): Snapshot
   }
   let strategy: LiveStrategy;
   // Fastest first: the backup API writes the image once; the blockcopy strategies write it twice.
-  if (req.strategy === 'auto') strategy = facts.backupSupported ? 'backup' : facts.transientJobSupported ? 'transient-job' : 'undefine';
+  // It cannot cap its rate, though: a request that caps the copy (a busy guest) gets a blockcopy.
+  const capped = req.bandwidthMiBps !== undefined;
+  if (req.strategy === 'auto') strategy = facts.backupSupported && !capped ? 'backup' : facts.transientJobSupported ? 'transient-job' : 'undefine';
   else strategy = req.strategy;
+  if (strategy === 'backup' && capped) {
+    throw permanentFailure('InvalidRequest', `strategy backup cannot cap the copy rate (bandwidthMiBps ${req.bandwidthMiBps}): use strategy transient-job or auto, or drop the cap`);
+  }
   if (strategy === 'backup' && !facts.backupSupported) {
     throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} has no backup API (virsh backup-begin): use strategy transient-job, undefine or auto`);
   }

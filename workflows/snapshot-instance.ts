@@ -79,7 +79,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     let downtimeMs = 0;
     let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
     if (plan.mode === 'live') await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath });
-    else if (plan.mode === 'cold') downtimeMs = await coldSnapshot(acts, saga, track, { request, facts, stagingPath });
+    else if (plan.mode === 'cold') downtimeMs = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag });
     else direct = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath });
 
     const stored = await track.run('store', () =>

@@ -23,7 +23,7 @@ const workerKills: Case[] = [
   ...['backupDisk', 'commitImage'].map(
     (a): Case => ({ name: `live/backup: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'backup' }, fault: after(a), expect: 'completed' }),
   ),
-  ...['managedSave', 'convertDisk', 'startDomain', 'commitImage'].map(
+  ...['managedSave', 'switchToOverlay', 'startDomain', 'convertDisk', 'mergeOverlay', 'commitImage'].map(
     (a): Case => ({ name: `cold: worker SIGKILL after ${a}`, layout: 'overlay', request: { mode: 'cold' }, fault: after(a), expect: 'completed' }),
   ),
   ...['rbdSnapSource', 'rbdClone', 'rbdFlatten', 'rbdSnapClone', 'rbdRemoveSourceSnap', 'rbdPublish'].map(

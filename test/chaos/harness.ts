@@ -1,5 +1,5 @@
 /** The chaos suite's runner: inject a real fault at one step, recover, and check what is left. */
-import { appendFileSync, existsSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
@@ -109,6 +109,9 @@ export async function runCase(c: Case): Promise<ChaosRow> {
     domainLost = !after || !after.persistent;
     if (after?.state !== 'running') orphans.push(`domain is ${after?.state ?? 'gone'}, was running`);
     if (after?.blockJob) orphans.push(`block job: ${after.blockJob.split('\n')[0] ?? ''}`);
+    // A cold snapshot's overlay must be merged back: the domain on its own disk, no overlay file left.
+    if (c.layout === 'overlay' && after && after.source !== dom.disk) orphans.push(`domain runs on ${after.source ?? '?'}, not its disk`);
+    orphans.push(...readdirSync(dom.dir).filter((f) => f.includes('.vmsnap-')).map((f) => `file ${f}`));
   } finally {
     worker.proc.kill('SIGTERM');
     await worker.proc;

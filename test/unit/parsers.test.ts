@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { backupXml, parseDomJobRaw } from '../../activities/backup-job.js';
+import { retargetDiskSource } from '../../activities/disk-source-xml.js';
 import { parseDomainDisks, rootDisk } from '../../activities/domain-xml.js';
 import { parseConvertProgress, parseImageInfo } from '../../activities/qemu-img-output.js';
 import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
@@ -81,5 +82,40 @@ describe('backup job', () => {
   it('writes push-mode XML that backs up the root disk only', () => {
     const xml = backupXml(['vda', 'vdb'], 'vda', '/store/.tag.partial', 'qcow2');
     expect(xml).toBe('<domainbackup mode="push"><disks><disk name="vda" type="file"><target file="/store/.tag.partial"></target><driver type="qcow2"></driver></disk><disk name="vdb" backup="no"></disk></disks></domainbackup>');
+  });
+});
+
+describe('retargetDiskSource', () => {
+  const xml = `<domain type='qemu'>
+  <name>vm1</name>
+  <!-- kept -->
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/d/vm1.qcow2' index='1'/>
+      <backingStore/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='file' device='disk'>
+      <source file='/d/data.qcow2'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>`;
+
+  it('points the one disk at the new file, drops its backingStore, keeps everything else', () => {
+    const out = retargetDiskSource(xml, 'vda', '/d/vm1.ovl.qcow2');
+    const disks = parseDomainDisks(out);
+    expect(disks.map((d) => [d.target, d.sourceFile, d.driverType])).toEqual([
+      ['vda', '/d/vm1.ovl.qcow2', 'qcow2'],
+      ['vdb', '/d/data.qcow2', undefined],
+    ]);
+    expect(out).not.toContain('backingStore');
+    expect(out).toContain('<!-- kept -->');
+    expect(out).toContain('<name>vm1</name>');
+  });
+
+  it('refuses a disk that is not there', () => {
+    expect(() => retargetDiskSource(xml, 'vdz', '/x')).toThrow(/no disk vdz/);
   });
 });

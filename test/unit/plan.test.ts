@@ -30,6 +30,9 @@ describe('planSnapshot', () => {
     expect(planSnapshot(req(), facts({ backupSupported: true }))).toEqual({ mode: 'live', strategy: 'backup', undefine: false, shallow: false, rbdDirect: false, format: 'qcow2' });
     expect(planSnapshot(req({ strategy: 'transient-job' }), facts({ backupSupported: true }))).toMatchObject({ strategy: 'transient-job', shallow: true });
     expect(() => planSnapshot(req({ strategy: 'backup' }), facts())).toThrow(/has no backup API/);
+    // A rate cap needs a blockcopy: auto honours it, an explicit backup is refused.
+    expect(planSnapshot(req({ bandwidthMiBps: 8 }), facts({ backupSupported: true }))).toMatchObject({ strategy: 'transient-job' });
+    expect(() => planSnapshot(req({ strategy: 'backup', bandwidthMiBps: 8 }), facts({ backupSupported: true }))).toThrow(/cannot cap the copy rate/);
   });
 
   it('auto falls back to the undefine strategy on an older libvirt', () => {

@@ -1,0 +1,89 @@
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { permanentFailure } from '../common/failures.js';
+import { overlayPath } from '../common/names.js';
+import { retargetDiskSource } from './disk-source-xml.js';
+import { parseDomainDisks } from './domain-xml.js';
+import type { HostContext } from './host-context.js';
+import { workDir } from './host-context.js';
+import { progressReporter } from './progress.js';
+import { virsh } from './virsh.js';
+import { parseDomState, parseManagedSave } from './virsh-output.js';
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+/**
+ * The cold path's short downtime: while the domain is saved, its disk gets a fresh overlay that
+ * the saved state and the definition point at; the domain restarts on the overlay at once and the
+ * disk, now read-only under it, is copied while the domain runs. Then the overlay is merged back.
+ */
+export function createColdOverlayActivities(ctx: HostContext) {
+  const v = virsh(ctx);
+  const sourceIn = (xml: string, disk: string) => parseDomainDisks(xml).find((d) => d.target === disk)?.sourceFile;
+  const defineFrom = async (domain: string, tag: string, kind: 'inactive' | 'managedsave', xml: string, step: string) => {
+    const file = path.join(workDir(ctx, tag), `${kind}.xml`);
+    await mkdir(workDir(ctx, tag), { recursive: true, mode: 0o700 });
+    await writeFile(file, xml, { mode: 0o600 });
+    await v(kind === 'inactive' ? ['define', file] : ['managedsave-define', domain, file], { domain, step });
+  };
+
+  return {
+    /** Saved domain: a fresh overlay on its disk, and both its saved state and its definition on it. Idempotent. */
+    async switchToOverlay({ domain, disk, source, format, tag }: { domain: string; disk: string; source: string; format: string; tag: string }): Promise<{ overlay: string }> {
+      const step = 'switch to overlay';
+      const overlay = overlayPath(source, tag);
+      const info = (await v(['dominfo', domain], { domain, disk, step })).stdout;
+      if (!parseManagedSave(info)) throw permanentFailure('DomainNotRunning', `domain ${domain} on host ${ctx.host} has no managed save to switch to an overlay (was it started meanwhile?)`);
+      const saved = (await v(['managedsave-dumpxml', domain], { domain, disk, step })).stdout;
+      const inactive = (await v(['dumpxml', '--inactive', domain], { domain, disk, step })).stdout;
+      const savedOn = sourceIn(saved, disk);
+      if (savedOn !== overlay) {
+        // The domain has never run on it: a half-made overlay of an earlier attempt is made again.
+        await rm(overlay, { force: true });
+        await ctx.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', source, '-F', format, overlay], { context: { host: ctx.host, domain, disk, step } });
+        await defineFrom(domain, tag, 'managedsave', retargetDiskSource(saved, disk, overlay), step);
+      }
+      if (sourceIn(inactive, disk) !== overlay) await defineFrom(domain, tag, 'inactive', retargetDiskSource(inactive, disk, overlay), step);
+      return { overlay };
+    },
+
+    /**
+     * Merges the overlay back into the disk and deletes it, whatever state the domain is in: running
+     * on it (live commit and pivot), saved or off on it (offline commit, definitions pointed back).
+     * The normal last step of a cold snapshot, and its compensation. Idempotent.
+     */
+    async mergeOverlay({ domain, disk, source, overlay, tag }: { domain: string; disk: string; source: string; overlay: string; tag: string }): Promise<{ merged: boolean }> {
+      const step = 'merge overlay';
+      if (!(await exists(overlay))) return { merged: false };
+      const where = { domain, disk, step };
+      const state = parseDomState((await v(['domstate', domain], where)).stdout);
+      if (state === 'running' || state === 'paused') {
+        if (sourceIn((await v(['dumpxml', domain], where)).stdout, disk) === overlay) {
+          // A commit job of an attempt that died is ended first; this one starts from where the data is.
+          await v(['blockjob', domain, disk, '--abort'], where, { allowFailure: true });
+          const report = progressReporter(ctx, step);
+          await v(['blockcommit', domain, disk, '--active', '--shallow', '--pivot', '--wait', '--verbose'], where, {
+            onStdout: (chunk) => {
+              const m = /\[\s*(\d+(?:\.\d+)?) %\]/.exec(chunk);
+              if (m) report(Number(m[1]), 100);
+            },
+          });
+        }
+      } else {
+        const info = (await v(['dominfo', domain], where)).stdout;
+        const saved = parseManagedSave(info) ? (await v(['managedsave-dumpxml', domain], where)).stdout : undefined;
+        const inactive = (await v(['dumpxml', '--inactive', domain], where)).stdout;
+        const savedOn = saved && sourceIn(saved, disk) === overlay;
+        const definedOn = sourceIn(inactive, disk) === overlay;
+        // What the guest wrote on the overlay (nothing, if it never ran) goes into the disk first.
+        if (savedOn || definedOn) await ctx.run('qemu-img', ['commit', '-q', overlay], { context: { host: ctx.host, ...where } });
+        if (saved && savedOn) await defineFrom(domain, tag, 'managedsave', retargetDiskSource(saved, disk, source), step);
+        if (definedOn) await defineFrom(domain, tag, 'inactive', retargetDiskSource(inactive, disk, source), step);
+      }
+      const inactiveAfter = (await v(['dumpxml', '--inactive', domain], where)).stdout;
+      if (sourceIn(inactiveAfter, disk) === overlay) await defineFrom(domain, tag, 'inactive', retargetDiskSource(inactiveAfter, disk, source), step);
+      await rm(overlay, { force: true });
+      return { merged: true };
+    },
+  };
+}
