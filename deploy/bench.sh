@@ -22,5 +22,5 @@ node dist/cli/main.js worker --host bench --state-dir "$VMSNAP_LAB/bench/state" 
 worker=$!
 trap 'kill $worker 2>/dev/null' EXIT
 wait_for 60 "bench worker" grep -q "polling vmsnap-host-bench" "$VMSNAP_LAB/bench/worker.log"
-# One benchmark by name (live-vs-plain, rbd-direct-vs-import, glance-vs-plain-upload, scale), or all.
-for b in ${1:-live-vs-plain rbd-direct-vs-import glance-vs-plain-upload scale}; do node "dist/bench/$b.js"; done
+# One benchmark by name (live-vs-plain, cold-downtime, rbd-direct-vs-import, glance-vs-plain-upload, scale), or all.
+for b in ${1:-live-vs-plain cold-downtime rbd-direct-vs-import glance-vs-plain-upload scale}; do node "dist/bench/$b.js"; done
