@@ -6,7 +6,12 @@ import type { HostContext } from './host-context.js';
  * a dead worker is noticed within the heartbeat timeout) and tells the workflow at most once a second.
  */
 export function progressReporter(ctx: HostContext, step: string): (bytesDone: number, bytesTotal: number) => void {
-  const workflowId = activityInfo().workflowExecution?.workflowId;
+  let workflowId: string | undefined;
+  try {
+    workflowId = activityInfo().workflowExecution?.workflowId;
+  } catch {
+    return () => undefined; // not inside an activity (the reconciler at worker start): nobody to tell
+  }
   let lastSent = 0;
   let lastBeat = 0;
   return (bytesDone, bytesTotal) => {

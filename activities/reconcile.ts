@@ -1,5 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { overlayPath } from '../common/names.js';
+import { createColdOverlayActivities } from './cold-overlay.js';
 import { parseDomainDisks } from './domain-xml.js';
 import type { HostContext, RunClaim } from './host-context.js';
 import { runFile, savedXmlPath, workDir } from './host-context.js';
@@ -72,6 +74,11 @@ export async function reconcileHost(ctx: HostContext): Promise<ReconcileReport> 
             }
           }
         }
+        // A cold snapshot's overlay (the domain saved on it, or running on it): merged back first.
+        if (exists) {
+          const merged = await mergeRunOverlay(ctx, domain, tag);
+          if (merged) did(`merged its overlay back into ${merged}`);
+        }
         if (exists && parseDomState((await v(['domstate', domain], { domain, step })).stdout) === 'shut off' && /^Managed save:\s*yes/m.test((await v(['dominfo', domain], { domain, step })).stdout)) {
           await v(['start', domain], { domain, step });
           did('started the domain a cold snapshot had saved');
@@ -126,4 +133,16 @@ async function releaseLock(ctx: HostContext, domain: string, workflowId: string,
     await rm(file, { force: true });
     did('released its domain lock');
   }
+}
+
+/** Finds a disk of the domain on this run's overlay and merges the overlay back; returns the disk file. */
+async function mergeRunOverlay(ctx: HostContext, domain: string, tag: string): Promise<string | null> {
+  const suffix = overlayPath('', tag);
+  const v = virsh(ctx);
+  const xmls = [(await v(['dumpxml', '--inactive', domain], { domain, step: 'reconcile' })).stdout, (await v(['dumpxml', domain], { domain, step: 'reconcile' })).stdout];
+  const disk = xmls.flatMap((x) => parseDomainDisks(x)).find((d) => d.sourceFile?.endsWith(suffix));
+  if (!disk?.sourceFile) return null;
+  const source = disk.sourceFile.slice(0, -suffix.length);
+  await createColdOverlayActivities(ctx).mergeOverlay({ domain, disk: disk.target, source, overlay: disk.sourceFile, tag });
+  return source;
 }

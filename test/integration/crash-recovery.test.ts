@@ -74,4 +74,42 @@ describe('crashes', () => {
     expect(existsSync(work)).toBe(false);
     expect(existsSync(path.join(stateDir, 'locks', `${dom.name}.lock.json`))).toBe(false);
   });
+
+  it('a terminated cold snapshot left its domain running on an overlay: the worker merges it back at start', async () => {
+    const hostName = `${inject('host')}-recold`;
+    const dir = path.join(path.dirname(inject('stateDir')), hostName);
+    const stateDir = path.join(dir, 'state');
+    const marker = path.join(dir, 'fault.json');
+    const dom = await makeDomain('recold', { sizeMiB: 64 });
+    // Hangs once the domain has restarted on its overlay; then the run is killed and terminated.
+    const first = await spawnWorker(hostName, stateDir, path.join(dir, 'images'), { VMSNAP_FAULT: 'after:startDomain', VMSNAP_FAULT_MARKER: marker });
+    let workflowId = '';
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { host: hostName, domain: dom.name, mode: 'cold' });
+      workflowId = handle.workflowId;
+      for (let i = 0; !existsSync(marker); i++) {
+        if (i > 600) throw new Error('the cold snapshot never restarted its domain');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    first.proc.kill('SIGKILL');
+    await first.proc;
+    await execa(inject('temporalBin'), ['workflow', 'terminate', '--address', TEMPORAL_ADDRESS, '-w', workflowId, '--reason', 'test: leave the overlay behind']);
+    const overlay = `${dom.disk}.vmsnap-overlay-${artifactTag(workflowId)}.qcow2`;
+    expect((await domainState(dom.name)).source).toBe(overlay);
+    await guestWrite(dom.name, 8, 1, 0x71); // lands in the overlay: must reach the disk
+    const expected = path.join(dom.dir, 'expected.qcow2');
+    await copyDisk(overlay, expected);
+
+    const second = await spawnWorker(hostName, stateDir, path.join(dir, 'images'));
+    second.proc.kill('SIGTERM');
+    await second.proc;
+    const line = (await second.text()).split('\n').find((l) => l.includes('reconcile')) ?? '';
+    const report = JSON.parse(line.slice(line.indexOf('{'))) as { actions: string[]; problems: string[] };
+    expect(report.problems).toEqual([]);
+    expect(report.actions.filter((a) => a.startsWith(workflowId))).toEqual(expect.arrayContaining([expect.stringMatching(/merged its overlay back into/)]));
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
+    expect(existsSync(overlay)).toBe(false);
+    expect(await sameContent(dom.disk, expected)).toBe(true);
+  });
 });
