@@ -31,6 +31,8 @@ export interface DomainFacts {
   uuid: string;
   /** The disk is on RBD and the store is a pool of the same cluster: clone + flatten, no copy out. */
   rbdDirect: boolean;
+  /** The kind of the target store: the live strategy that is fastest depends on it. */
+  storeKind: 'file' | 'glance' | 'rbd';
 }
 
 export interface PreflightInput {
@@ -93,7 +95,7 @@ export function createPreflightActivities(ctx: HostContext) {
       const uuid = uuidOut.stdout.trim();
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
-      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: supportsTransientJob(help.stdout), backupSupported: backupHelp.exitCode === 0 && supportsBackupApi(backupHelp.stdout), uuid, rbdDirect };
+      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: supportsTransientJob(help.stdout), backupSupported: backupHelp.exitCode === 0 && supportsBackupApi(backupHelp.stdout), uuid, rbdDirect, storeKind: s.kind };
     },
   };
 }

@@ -44,10 +44,13 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts): Snapshot
     throw permanentFailure('DomainNotRunning', `${where} is ${facts.state || 'not running'}: a live snapshot needs it running (use mode cold or auto)`);
   }
   let strategy: LiveStrategy;
-  // Fastest first: the backup API writes the image once; the blockcopy strategies write it twice.
-  // It cannot cap its rate, though: a request that caps the copy (a busy guest) gets a blockcopy.
+  // Fastest first: into a file store the backup API writes the image once, where the blockcopy
+  // strategies write it twice. Its target bypasses the page cache, though, so an upload store
+  // (Glance, an RBD import) reads it back from disk: measured slower there (bench/RESULTS.md).
+  // And it cannot cap its rate: a request that caps the copy (a busy guest) gets a blockcopy.
   const capped = req.bandwidthMiBps !== undefined;
-  if (req.strategy === 'auto') strategy = facts.backupSupported && !capped ? 'backup' : facts.transientJobSupported ? 'transient-job' : 'undefine';
+  const backupFirst = facts.backupSupported && !capped && facts.storeKind === 'file';
+  if (req.strategy === 'auto') strategy = backupFirst ? 'backup' : facts.transientJobSupported ? 'transient-job' : 'undefine';
   else strategy = req.strategy;
   if (strategy === 'backup' && capped) {
     throw permanentFailure('InvalidRequest', `strategy backup cannot cap the copy rate (bandwidthMiBps ${req.bandwidthMiBps}): use strategy transient-job or auto, or drop the cap`);

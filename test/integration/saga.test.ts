@@ -19,6 +19,7 @@ function fakeHost(failAt: keyof HostActivities, calls: string[]): Record<keyof H
     state: 'running',
     persistent: true,
     backupSupported: false,
+    storeKind: 'file',
     transientJobSupported: false,
     uuid: '00000000-0000-0000-0000-000000000001',
     rbdDirect: false,

@@ -10,6 +10,7 @@ const facts = (over: Partial<DomainFacts> = {}, disk: Partial<DomainFacts['disk'
   persistent: true,
   transientJobSupported: true,
   backupSupported: false,
+  storeKind: 'file',
   uuid: '00000000-0000-0000-0000-000000000001',
   rbdDirect: false,
   ...over,
@@ -30,6 +31,9 @@ describe('planSnapshot', () => {
     expect(planSnapshot(req(), facts({ backupSupported: true }))).toEqual({ mode: 'live', strategy: 'backup', undefine: false, shallow: false, rbdDirect: false, format: 'qcow2' });
     expect(planSnapshot(req({ strategy: 'transient-job' }), facts({ backupSupported: true }))).toMatchObject({ strategy: 'transient-job', shallow: true });
     expect(() => planSnapshot(req({ strategy: 'backup' }), facts())).toThrow(/has no backup API/);
+    // Into an upload store, auto keeps the convert path (its output is read back from the cache).
+    expect(planSnapshot(req(), facts({ backupSupported: true, storeKind: 'glance' }))).toMatchObject({ strategy: 'transient-job' });
+    expect(planSnapshot(req({ strategy: 'backup' }), facts({ backupSupported: true, storeKind: 'glance' }))).toMatchObject({ strategy: 'backup' });
     // A rate cap needs a blockcopy: auto honours it, an explicit backup is refused.
     expect(planSnapshot(req({ bandwidthMiBps: 8 }), facts({ backupSupported: true }))).toMatchObject({ strategy: 'transient-job' });
     expect(() => planSnapshot(req({ strategy: 'backup', bandwidthMiBps: 8 }), facts({ backupSupported: true }))).toThrow(/cannot cap the copy rate/);
