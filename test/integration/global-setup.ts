@@ -135,7 +135,7 @@ async function waitForPoller(temporalBin: string, taskQueue: string) {
 }
 
 /**
- * Earlier runs keep their folders for a post-mortem (a few GiB each): those older than an hour go,
+ * Earlier runs keep their folders for a post-mortem (a few GiB each): those older than 30 minutes go,
  * with any domain or tmpfs a crashed run left behind, so runs never fill the lab's disk.
  */
 async function pruneOldRuns() {
@@ -149,7 +149,7 @@ async function pruneOldRuns() {
   const domains = (await execa('virsh', ['-q', '-c', 'qemu:///system', 'list', '--all', '--name'], { reject: false })).stdout.split('\n');
   for (const name of names) {
     const dir = path.join(runs, name);
-    if (Date.now() - statSync(dir).mtimeMs < 3600_000) continue;
+    if (Date.now() - statSync(dir).mtimeMs < 30 * 60_000) continue;
     for (const d of domains.filter((n) => n.startsWith(`${name}-`))) {
       await execa('virsh', ['-c', 'qemu:///system', 'destroy', d], { reject: false });
       await execa('virsh', ['-c', 'qemu:///system', 'undefine', d, '--managed-save'], { reject: false });
