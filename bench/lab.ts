@@ -23,7 +23,36 @@ export async function dropDomain(name: string): Promise<void> {
   await execa('virsh', [...V, 'undefine', name], { reject: false });
 }
 
-export async function withTemporal<T>(fn: (snapshot: (req: Partial<SnapshotRequestInput>) => Promise<SnapshotResult>) => Promise<T>): Promise<T> {
+/**
+ * Orchestration overhead of one finished run, from its history: the workflow's wall time minus
+ * the time its activities spent executing (each activity's started → completed), per step; and
+ * the median time an activity waited between being scheduled and a worker starting it.
+ */
+export async function orchestrationOverhead(client: Client, workflowId: string, steps: number): Promise<{ perStepMs: number; dispatchMs: number }> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const ms = (t?: { seconds?: unknown; nanos?: number | null } | null) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+  const events = history.events ?? [];
+  const scheduled = new Map<string, number>();
+  const started = new Map<string, number>();
+  let executing = 0;
+  const dispatch: number[] = [];
+  for (const e of events) {
+    const at = ms(e.eventTime);
+    if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), at);
+    const s = e.activityTaskStartedEventAttributes;
+    if (s) {
+      started.set(String(s.scheduledEventId), at);
+      dispatch.push(at - (scheduled.get(String(s.scheduledEventId)) ?? at));
+    }
+    const c = e.activityTaskCompletedEventAttributes;
+    if (c) executing += at - (started.get(String(c.scheduledEventId)) ?? at);
+  }
+  const wall = ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime);
+  dispatch.sort((a, b) => a - b);
+  return { perStepMs: (wall - executing) / Math.max(steps, 1), dispatchMs: dispatch[Math.floor(dispatch.length / 2)] ?? 0 };
+}
+
+export async function withTemporal<T>(fn: (snapshot: (req: Partial<SnapshotRequestInput>) => Promise<SnapshotResult>, client: Client) => Promise<T>): Promise<T> {
   const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
   const client = new Client({ connection });
   let n = 0;
@@ -31,7 +60,7 @@ export async function withTemporal<T>(fn: (snapshot: (req: Partial<SnapshotReque
     return await fn(async (req) => {
       const handle = await client.workflow.start('snapshotInstance', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: `bench-${Date.now()}-${++n}`, args: [{ host, ...req }] });
       return (await handle.result()) as SnapshotResult;
-    });
+    }, client);
   } finally {
     await connection.close();
   }

@@ -8,24 +8,30 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { dropDomain, lab, makeDomain, rounds, V, withTemporal } from './lab.js';
+import type { Client } from '@temporalio/client';
+import { dropDomain, lab, makeDomain, orchestrationOverhead, rounds, V, withTemporal } from './lab.js';
 import { alternate, median, prime } from './measure.js';
 
 const cases = (process.env.VMSNAP_BENCH_CASES ?? '1024:overlay 1024:flat 4096:overlay 4096:flat').split(/\s+/).filter(Boolean);
 const plainStore = path.join(lab, 'bench', 'plain-store');
 const images = path.join(lab, 'bench', 'state', 'images');
 
-async function runCase(spec: string, snapshot: Parameters<Parameters<typeof withTemporal>[0]>[0]) {
+async function runCase(spec: string, snapshot: Parameters<Parameters<typeof withTemporal>[0]>[0], client: Client) {
   const [size, layout] = spec.split(':') as [string, 'overlay' | 'flat'];
   const sizeMiB = Number(size);
   const domain = `bench-live-${sizeMiB}-${layout}`;
   const { dir, disk, base } = await makeDomain(domain, sizeMiB, layout);
   const chain = layout === 'overlay' ? [disk, base] : [disk];
   const steps: Record<string, number[]> = {};
+  const overhead: number[] = [];
+  const dispatch: number[] = [];
+  const autoRuns: { workflowId: string; steps: number }[] = [];
   let n = 0;
   const vmsnap = (strategy: string) => async () => {
     const r = await snapshot({ domain, name: `${domain}-${++n}`, strategy: strategy as 'auto' });
-    if (strategy === 'auto') for (const s of r.steps) (steps[s.name] ??= []).push(s.ms);
+    if (strategy !== 'auto') return;
+    for (const s of r.steps) (steps[s.name] ??= []).push(s.ms);
+    autoRuns.push({ workflowId: r.workflowId, steps: r.steps.length });
   };
   const plainSequence = async () => {
     const delta = path.join(dir, 'plain.delta.qcow2');
@@ -55,19 +61,26 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
   };
   const times = await alternate({ vmsnap: vmsnap('auto'), 'vmsnap-blockcopy': vmsnap('transient-job'), plain: plainSequence, floor }, rounds, reset);
   await dropDomain(domain);
+  // Read after the timed runs, so fetching histories costs none of the measured time.
+  for (const run of autoRuns) {
+    const o = await orchestrationOverhead(client, run.workflowId, run.steps);
+    overhead.push(o.perStepMs);
+    dispatch.push(o.dispatchMs);
+  }
   const m = (k: string) => median(times[k] ?? []);
   console.log(`\nlive snapshot, ${sizeMiB} MiB ${layout} disk (half random data), medians of ${rounds} alternated runs`);
   for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(17)} ${m(k).toFixed(2)} s   (runs: ${v.map((x) => x.toFixed(2)).join(', ')})`);
   console.log(`  vmsnap / floor = ${(m('vmsnap') / m('floor')).toFixed(2)}, vmsnap / plain = ${(m('vmsnap') / m('plain')).toFixed(2)}, blockcopy / floor = ${(m('vmsnap-blockcopy') / m('floor')).toFixed(2)}, plain / floor = ${(m('plain') / m('floor')).toFixed(2)}`);
   console.log('  vmsnap (auto) steps, median ms: ' + Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(', '));
-  return `| ${sizeMiB} MiB ${layout} | ${m('vmsnap').toFixed(2)} | ${m('vmsnap-blockcopy').toFixed(2)} | ${m('plain').toFixed(2)} | ${m('floor').toFixed(2)} | **${(m('vmsnap') / m('floor')).toFixed(2)}** | **${(m('vmsnap') / m('plain')).toFixed(2)}** |`;
+  console.log(`  orchestration overhead (workflow wall − activity execution) per step: median ${median(overhead).toFixed(1)} ms; activity dispatch (scheduled → started): median ${median(dispatch).toFixed(1)} ms`);
+  return `| ${sizeMiB} MiB ${layout} | ${m('vmsnap').toFixed(2)} | ${m('vmsnap-blockcopy').toFixed(2)} | ${m('plain').toFixed(2)} | ${m('floor').toFixed(2)} | **${(m('vmsnap') / m('floor')).toFixed(2)}** | **${(m('vmsnap') / m('plain')).toFixed(2)}** | ${median(overhead).toFixed(1)} |`;
 }
 
-const rows = await withTemporal(async (snapshot) => {
+const rows = await withTemporal(async (snapshot, client) => {
   const out: string[] = [];
-  for (const c of cases) out.push(await runCase(c, snapshot));
+  for (const c of cases) out.push(await runCase(c, snapshot, client));
   return out;
 });
-console.log('\n| disk | vmsnap auto (backup API) s | vmsnap blockcopy s | plain sequence s | floor s | vmsnap ÷ floor | vmsnap ÷ plain |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('\n| disk | vmsnap auto (backup API) s | vmsnap blockcopy s | plain sequence s | floor s | vmsnap ÷ floor | vmsnap ÷ plain | overhead ms/step |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
