@@ -36,7 +36,7 @@ Images:        $STATE/images
 Again:         node dist/cli/main.js snapshot $DOMAIN --host $HOST
 Backups:       node dist/cli/main.js backup $DOMAIN --host $HOST --type daily --rotation 7
 Schedule them: node dist/cli/main.js schedule create --host $HOST --domain $DOMAIN --type daily --rotation 7 --cron "0 3 * * *"
-Images:        node dist/cli/main.js images list --host $HOST
+List images:   node dist/cli/main.js images list --host $HOST
 Restore:       node dist/cli/main.js restore IMAGE --host $HOST --domain $DOMAIN   (or --as-new NAME)
 From Temporal: $TEMPORAL_BIN workflow start --type snapshotInstance --task-queue vmsnap --input '{"host":"$HOST","domain":"$DOMAIN"}'
 The worker keeps running (pid $(cat "$pidfile"), log $VMSNAP_LAB/demo/worker.log).
