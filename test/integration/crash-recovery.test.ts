@@ -14,6 +14,15 @@ async function waitForCopy(query: () => Promise<SnapshotProgress>) {
   }
 }
 
+/** Starts the host's worker again, lets it reconcile, stops it, and returns the report it printed. */
+async function reconcileOnRestart(hostName: string, stateDir: string, storeDir: string): Promise<{ actions: string[]; problems: string[] }> {
+  const worker = await spawnWorker(hostName, stateDir, storeDir);
+  worker.proc.kill('SIGTERM');
+  await worker.proc;
+  const line = (await worker.text()).split('\n').find((l) => l.includes('reconcile')) ?? '';
+  return JSON.parse(line.slice(line.indexOf('{'))) as { actions: string[]; problems: string[] };
+}
+
 describe('crashes', () => {
   it('the host worker is SIGKILLed mid-copy and restarted: the snapshot finishes, correct', async () => {
     const hostName = `${inject('host')}-crash`;
@@ -62,11 +71,7 @@ describe('crashes', () => {
     const work = path.join(stateDir, 'work', artifactTag(workflowId));
     expect(existsSync(work)).toBe(true);
 
-    const second = await spawnWorker(hostName, stateDir, path.join(dir, 'images'));
-    second.proc.kill('SIGTERM');
-    await second.proc;
-    const line = (await second.text()).split('\n').find((l) => l.includes('reconcile')) ?? '';
-    const report = JSON.parse(line.slice(line.indexOf('{'))) as { actions: string[]; problems: string[] };
+    const report = await reconcileOnRestart(hostName, stateDir, path.join(dir, 'images'));
     expect(report.problems).toEqual([]);
     const mine = report.actions.filter((a) => a.startsWith(workflowId));
     expect(mine).toEqual(expect.arrayContaining([expect.stringMatching(/aborted the block copy of vda/), expect.stringMatching(/defined the transient domain again/), expect.stringMatching(/released its domain lock/), expect.stringMatching(/removed its delta/)]));
@@ -101,11 +106,7 @@ describe('crashes', () => {
     const expected = path.join(dom.dir, 'expected.qcow2');
     await copyDisk(overlay, expected);
 
-    const second = await spawnWorker(hostName, stateDir, path.join(dir, 'images'));
-    second.proc.kill('SIGTERM');
-    await second.proc;
-    const line = (await second.text()).split('\n').find((l) => l.includes('reconcile')) ?? '';
-    const report = JSON.parse(line.slice(line.indexOf('{'))) as { actions: string[]; problems: string[] };
+    const report = await reconcileOnRestart(hostName, stateDir, path.join(dir, 'images'));
     expect(report.problems).toEqual([]);
     expect(report.actions.filter((a) => a.startsWith(workflowId))).toEqual(expect.arrayContaining([expect.stringMatching(/merged its overlay back into/)]));
     expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
