@@ -1,16 +1,15 @@
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { permanentFailure } from '../common/failures.js';
 import { overlayPath } from '../common/names.js';
 import { retargetDiskSource } from './disk-source-xml.js';
 import { parseDomainDisks } from './domain-xml.js';
 import type { HostContext } from './host-context.js';
+import { pathExists as exists } from './path-exists.js';
 import { workDir } from './host-context.js';
 import { progressReporter } from './progress.js';
 import { virsh } from './virsh.js';
 import { parseDomState, parseManagedSave } from './virsh-output.js';
-
-const exists = (p: string) => access(p).then(() => true, () => false);
 
 /**
  * The cold path's short downtime: while the domain is saved, its disk gets a fresh overlay that

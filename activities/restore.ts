@@ -1,10 +1,11 @@
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { XMLBuilder } from 'fast-xml-parser';
 import { permanentFailure, transientFailure } from '../common/failures.js';
 import { parseDomainDisks, rootDisk } from './domain-xml.js';
 import type { HostContext } from './host-context.js';
+import { pathExists as exists } from './path-exists.js';
 import { convertWithProgress, qemuImg } from './qemu-img.js';
 import { virsh } from './virsh.js';
 import { isNoSuchDomain, parseDomState } from './virsh-output.js';
@@ -25,8 +26,6 @@ export interface NewDomainShape {
   memoryMiB: number;
   vcpus: number;
 }
-
-const exists = (p: string) => access(p).then(() => true, () => false);
 
 export function createRestoreActivities(ctx: HostContext) {
   const v = virsh(ctx);

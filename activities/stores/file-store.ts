@@ -1,6 +1,7 @@
 import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageManifest } from '../../common/manifest.js';
+import { pathExists as exists } from '../path-exists.js';
 import { hashFile } from './hash-file.js';
 import type { ImageFilter } from './image-query.js';
 import { matchesFilter } from './image-query.js';
@@ -132,12 +133,6 @@ export class FileStore implements ImageStore {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
-}
 
 async function fsync(p: string): Promise<void> {
   const fh = await open(p, 'r');
