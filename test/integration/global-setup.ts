@@ -3,12 +3,12 @@ import path from 'node:path';
 import { execa } from 'execa';
 import type { TestProject } from 'vitest/node';
 import { adminPassword, createApplicationCredential, GLANCE, glanceImages, KEYSTONE_URL, startGlance } from './openstack.js';
-import { LAB, ROOT, TEMPORAL_ADDRESS, TEMPORAL_PORT, TEMPORAL_UI_PORT } from './stack.js';
+import { LAB, ROOT, TEMPORAL_ADDRESS, TEMPORAL_PORT, TEMPORAL_SHAPE, TEMPORAL_UI_PORT, useClusterSettings, workerEnv } from './stack.js';
 
 let worker: ReturnType<typeof startWorker> | undefined;
 
 function startWorker(args: string[], log: string) {
-  return execa('node', args, { env: { TEMPORAL_ADDRESS }, stdin: 'ignore', stdout: { file: log, append: true }, stderr: { file: log, append: true }, reject: false });
+  return execa('node', args, { env: workerEnv(), stdin: 'ignore', stdout: { file: log, append: true }, stderr: { file: log, append: true }, reject: false });
 }
 
 /**
@@ -18,7 +18,12 @@ function startWorker(args: string[], log: string) {
 export default async function setup(project: TestProject) {
   await pruneOldRuns();
   await execa('bash', [path.join(ROOT, 'deploy/libvirt-up.sh')], { stdio: 'inherit' });
-  await execa('bash', [path.join(ROOT, 'deploy/temporal-up.sh')], { stdio: 'inherit', env: { TEMPORAL_PORT, TEMPORAL_UI_PORT } });
+  if (TEMPORAL_SHAPE === 'cluster') {
+    await execa('bash', [path.join(ROOT, 'deploy/temporal-cluster-up.sh')], { stdio: 'inherit', env: { TEMPORAL_CLUSTER_PORT: TEMPORAL_PORT, TEMPORAL_CLUSTER_UI_PORT: TEMPORAL_UI_PORT } });
+    useClusterSettings();
+  } else {
+    await execa('bash', [path.join(ROOT, 'deploy/temporal-up.sh')], { stdio: 'inherit', env: { TEMPORAL_PORT, TEMPORAL_UI_PORT } });
+  }
   const cephConf = (await execa('bash', [path.join(ROOT, 'deploy/ceph-up.sh')], { stderr: 'inherit' })).stdout.trim().split('\n').pop() ?? '';
   // A pool that looks fine (it lists) but cannot hold RBD images: clones into it fail for real.
   const ceph = (...args: string[]) => execa('ceph', ['--conf', cephConf, ...args], { reject: false });

@@ -10,7 +10,7 @@ import { WORKFLOW_TASK_QUEUE } from '../../common/constants.js';
 import { artifactTag } from '../../common/names.js';
 import type { SnapshotRequestInput } from '../../common/request.js';
 import type { SnapshotResult } from '../../common/result.js';
-import { ROOT, TEMPORAL_ADDRESS, TEMPORAL_UI_PORT } from './stack.js';
+import { ROOT, TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, testConnection, workerEnv } from './stack.js';
 
 export const host = () => inject('host');
 const URI = 'qemu:///system';
@@ -87,7 +87,7 @@ export async function rbdSnaps(spec: string): Promise<{ name: string; protected:
 }
 
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: TEMPORAL_ADDRESS });
+  const connection = await Connection.connect(testConnection());
   try {
     return await fn(new Client({ connection }));
   } finally {
@@ -145,7 +145,7 @@ export async function spawnWorker(hostName: string, stateDir: string, storeDir: 
     }),
   );
   const proc = execa('node', [path.join(ROOT, 'dist/cli/main.js'), 'worker', '--host', hostName, '--state-dir', stateDir, '--config', config, '--no-workflows'], {
-    env: { TEMPORAL_ADDRESS, ...env },
+    env: { ...workerEnv(), ...env },
     stdin: 'ignore',
     stdout: { file: log },
     stderr: { file: log },

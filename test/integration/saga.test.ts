@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { DomainFacts, HostActivities } from '../../activities/index.js';
 import { hostHeavyTaskQueue, hostTaskQueue } from '../../common/constants.js';
 import { withClient, workflowId } from './lab.js';
-import { TEMPORAL_ADDRESS } from './stack.js';
+import { testConnection } from './stack.js';
 
 /**
  * The workflow's compensation logic against the real Temporal server, with fake host activities
@@ -51,7 +51,7 @@ function fakeHost(failAt: keyof HostActivities, calls: string[]): Record<keyof H
 async function runWithFakeHost(failAt: keyof HostActivities): Promise<{ calls: string[]; error: string }> {
   const host = `fake-${failAt}-${process.pid}-${Date.now().toString(36)}`;
   const calls: string[] = [];
-  const connection = await NativeConnection.connect({ address: TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(testConnection());
   const activities = fakeHost(failAt, calls);
   const worker = await Worker.create({ connection, taskQueue: hostTaskQueue(host), activities });
   const heavy = await Worker.create({ connection, taskQueue: hostHeavyTaskQueue(host), activities });

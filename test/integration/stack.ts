@@ -1,14 +1,52 @@
 /** Where the integration suite's stack lives; shared by the global setup and the tests. */
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { temporalTarget } from '../../common/temporal-config.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const LAB = process.env.VMSNAP_LAB ?? '/var/lib/vmsnap-lab';
-// The suite runs its own dev server (ports apart from the demo's 7233/8233), so a demo worker
-// left running with older code never picks up a test's workflow task.
-export const TEMPORAL_PORT = process.env.VMSNAP_TEST_TEMPORAL_PORT ?? '7433';
-export const TEMPORAL_UI_PORT = process.env.VMSNAP_TEST_TEMPORAL_UI_PORT ?? '8433';
+/**
+ * The one switch between Temporal's two shapes: `dev` (the CLI's dev server, SQLite: the embedded
+ * default) or `cluster` (the Temporal server on PostgreSQL behind mTLS, deploy/temporal-cluster-up.sh).
+ */
+export const TEMPORAL_SHAPE: 'dev' | 'cluster' = process.env.VMSNAP_TEST_TEMPORAL === 'cluster' ? 'cluster' : 'dev';
+const cluster = TEMPORAL_SHAPE === 'cluster';
+// The suite runs its own server (ports apart from the demo's 7233/8233), so a demo worker left
+// running with older code never picks up a test's workflow task.
+export const TEMPORAL_PORT = process.env.VMSNAP_TEST_TEMPORAL_PORT ?? (cluster ? '7933' : '7433');
+export const TEMPORAL_UI_PORT = process.env.VMSNAP_TEST_TEMPORAL_UI_PORT ?? (cluster ? '8933' : '8433');
 export const TEMPORAL_ADDRESS = `127.0.0.1:${TEMPORAL_PORT}`;
+/** The lab PKI of deploy/make-certs.sh: CA, server, worker, operator and a rogue CA's intruder. */
+export const PKI = path.join(LAB, 'pki');
+const CLUSTER_ENV = path.join(LAB, 'temporal-cluster.env');
+
+/**
+ * In the cluster shape every process of the run speaks mTLS, as an operator's would: the settings
+ * the cluster script wrote (the Temporal CLI's own TEMPORAL_* variables) go into this process's
+ * environment, where SDK clients, the vmsnap CLI and the Temporal CLI all read them.
+ */
+export function useClusterSettings(): void {
+  if (!cluster || !existsSync(CLUSTER_ENV)) return;
+  for (const line of readFileSync(CLUSTER_ENV, 'utf8').split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m?.[1] && m[2] !== undefined) process.env[m[1]] = m[2];
+  }
+}
+useClusterSettings();
+
+/** Connection options for the suite's Temporal, TLS included in the cluster shape. */
+export function testConnection(): NativeConnectionOptions & { address: string } {
+  return temporalTarget({ ...process.env, TEMPORAL_ADDRESS }).connection;
+}
+
+/** A host worker's connection settings: in the cluster shape it shows the worker's certificate. */
+export function workerEnv(): Record<string, string> {
+  return cluster
+    ? { TEMPORAL_ADDRESS, TEMPORAL_TLS_CLIENT_CERT_PATH: path.join(PKI, 'worker.pem'), TEMPORAL_TLS_CLIENT_KEY_PATH: path.join(PKI, 'worker.key') }
+    : { TEMPORAL_ADDRESS };
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {
