@@ -11,8 +11,12 @@ export class UsageError extends Error {
 
 /** What a workflow's failure says: the failing step's own message, not the wrapper's. */
 export function failureMessage(e: unknown): string {
-  if (e instanceof WorkflowFailedError) return e.cause?.message ?? e.message;
-  return (e as Error).message ?? String(e);
+  const message = e instanceof WorkflowFailedError ? (e.cause?.message ?? e.message) : ((e as Error).message ?? String(e));
+  // The fleet encrypts payloads and this client holds no key: say how to read them.
+  if (/Unknown encoding: binary\/encrypted/.test(message)) {
+    return `${message}\n  this run's payloads are encrypted: give the key ring (--codec-keys FILE / VMSNAP_CODEC_KEYS) or a codec server (--codec-endpoint URL / TEMPORAL_CODEC_ENDPOINT)`;
+  }
+  return message;
 }
 
 /** Runs one command body and turns what it throws into a message and an exit code. */

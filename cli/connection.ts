@@ -1,7 +1,13 @@
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Command } from 'commander';
+import type { CodecFlags } from '../common/codec/data-converter.js';
+import { clientCodec, clientDataConverter } from '../common/codec/data-converter.js';
+import { WORKFLOW_TASK_QUEUE } from '../common/constants.js';
 import type { ConnectionFlags, TemporalTarget } from '../common/temporal-config.js';
 import { temporalTarget } from '../common/temporal-config.js';
+import { workflowTaskQueue } from '../common/workflow-queue.js';
+import { retargetWorkflowQueue } from './workflow-queue.js';
 
 /** The Temporal CLI's own connection flags, on a vmsnap command. */
 export function withConnectionOptions(cmd: Command): Command {
@@ -16,16 +22,26 @@ export function withConnectionOptions(cmd: Command): Command {
     .option('--tls-key-path <file>', 'client key for mTLS (env TEMPORAL_TLS_CLIENT_KEY_PATH)')
     .option('--tls-ca-path <file>', 'CA that signed the server certificate (env TEMPORAL_TLS_SERVER_CA_CERT_PATH)')
     .option('--tls-server-name <name>', 'server name to verify (env TEMPORAL_TLS_SERVER_NAME)')
-    .option('--ui-url <url>', 'Web UI base URL for printed links (env TEMPORAL_UI_URL)');
+    .option('--ui-url <url>', 'Web UI base URL for printed links (env TEMPORAL_UI_URL)')
+    .option('--codec-keys <file>', 'key ring: encrypt payloads in history (env VMSNAP_CODEC_KEYS; README: Payload encryption)')
+    .option('--codec-endpoint <url>', 'codec server that encrypts and decrypts payloads (env TEMPORAL_CODEC_ENDPOINT)')
+    .option('--codec-auth <value>', 'Authorization header for the codec server, e.g. "Bearer <token>" (env TEMPORAL_CODEC_AUTH)')
+    .option('--workflow-task-queue <name>', 'workflow task queue of this fleet (env VMSNAP_WORKFLOW_TASK_QUEUE; default vmsnap)');
 }
 
 export class Unreachable extends Error {}
 
 /** A client for one command: connected, or an `Unreachable` that says what to do. */
-export async function connectClient(flags: ConnectionFlags): Promise<{ client: Client; target: TemporalTarget; close: () => Promise<void> }> {
+export async function connectClient(
+  flags: ConnectionFlags & CodecFlags & { workflowTaskQueue?: string },
+): Promise<{ client: Client; target: TemporalTarget; close: () => Promise<void> }> {
   let target: TemporalTarget;
+  let codec: PayloadCodec | undefined;
+  let queue: string;
   try {
     target = temporalTarget(process.env, flags);
+    codec = clientCodec(process.env, flags, target.namespace);
+    queue = workflowTaskQueue(process.env, flags.workflowTaskQueue);
   } catch (e) {
     throw new Unreachable(`Temporal connection settings are invalid: ${(e as Error).message}`);
   }
@@ -35,5 +51,11 @@ export async function connectClient(flags: ConnectionFlags): Promise<{ client: C
   } catch (e) {
     throw new Unreachable(`cannot reach Temporal at ${target.address}: ${(e as Error).message}\n  start it (bash deploy/temporal-up.sh) or set TEMPORAL_ADDRESS / --address`);
   }
-  return { client: new Client({ connection, namespace: target.namespace }), target, close: () => connection.close() };
+  const client = new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter: codec ? clientDataConverter(codec) : undefined,
+    interceptors: queue === WORKFLOW_TASK_QUEUE ? undefined : retargetWorkflowQueue(queue),
+  });
+  return { client, target, close: () => connection.close() };
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { registerBackup } from './commands/backup.js';
+import { registerCodecKey } from './commands/codec-key.js';
+import { registerCodecServer } from './commands/codec-server.js';
 import { registerImages } from './commands/images.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSchedule } from './commands/schedule.js';
@@ -24,4 +26,6 @@ registerBackup(program);
 registerSchedule(program);
 registerImages(program);
 registerRestore(program);
+registerCodecServer(program);
+registerCodecKey(program);
 await program.parseAsync(process.argv);
