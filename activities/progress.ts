@@ -1,4 +1,5 @@
 import { activityInfo, heartbeat } from '@temporalio/activity';
+import { bytesTally } from './bytes-tally.js';
 import type { HostContext } from './host-context.js';
 
 /**
@@ -12,9 +13,11 @@ export function progressReporter(ctx: HostContext, step: string): (bytesDone: nu
   } catch {
     return () => undefined; // not inside an activity (the reconciler at worker start): nobody to tell
   }
+  const tally = bytesTally(); // the step's bytes, for the worker's metrics
   let lastSent = 0;
   let lastBeat = 0;
   return (bytesDone, bytesTotal) => {
+    tally(bytesDone);
     const now = Date.now();
     // Data streams call this per chunk (thousands of times a second): beat a few times a second.
     if (now - lastBeat < 200 && bytesDone < bytesTotal) return;

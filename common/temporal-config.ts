@@ -62,6 +62,15 @@ export function temporalTarget(env: NodeJS.ProcessEnv = process.env, flags: Conn
   };
 }
 
+/** Temporal could not be reached with these settings (address, TLS, API key): exit code 3 in the CLI. */
+export class TemporalUnreachable extends Error {}
+
+/** What to say when a connection fails: where, why, and the settings to check. */
+export function unreachableMessage(t: TemporalTarget, err: unknown): string {
+  const tls = t.connection.tls ? ' over TLS' : '';
+  return `cannot reach Temporal at ${t.address}${tls}: ${(err as Error).message}\n  check TEMPORAL_ADDRESS, the TLS settings (TEMPORAL_TLS_*: client certificate and key, server CA, server name) and TEMPORAL_API_KEY, or start it (bash deploy/temporal-up.sh)`;
+}
+
 export function workflowUiLink(t: TemporalTarget, workflowId: string): string {
   return `${t.uiUrl}/namespaces/${encodeURIComponent(t.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

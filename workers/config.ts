@@ -4,6 +4,13 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_STORE } from '../common/constants.js';
 import { hostName, storeName } from '../common/names.js';
+import { workflowTaskQueue, workflowTaskQueueName } from '../common/workflow-queue.js';
+
+/** Where the Prometheus endpoint listens: an IPv4 or [IPv6] address and a port (no host names). */
+export const metricsAddress = z
+  .string()
+  .regex(/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/, 'an address to listen on is ip:port, e.g. 0.0.0.0:9464 or [::]:9464')
+  .refine((a) => Number(a.slice(a.lastIndexOf(':') + 1)) <= 65535, 'a port is at most 65535');
 
 const cephTarget = z.object({ conf: z.string().min(1), id: z.string().regex(/^[A-Za-z0-9._-]+$/).optional() }).strict();
 
@@ -45,16 +52,35 @@ export const workerConfigSchema = z
     ceph: cephTarget.optional(),
     /** Stores by name. @default { default: { type: 'file', path: '<stateDir>/images' } } */
     stores: z.record(storeName, storeConfig).optional(),
+    /** Key ring file: encrypt every payload this worker writes to history (README: Payload encryption). @default none (plain JSON) */
+    codecKeysFile: z.string().min(1).optional(),
+    /** The workflow task queue this worker serves. @default 'vmsnap' */
+    workflowTaskQueue: workflowTaskQueueName.optional(),
+    /** Serve Prometheus metrics on this `ip:port`, path /metrics (README: Metrics and logs). @default off */
+    metricsAddress: metricsAddress.optional(),
   })
   .strict();
 
-export type WorkerConfig = Omit<z.output<typeof workerConfigSchema>, 'host' | 'stores'> & {
+export type WorkerConfig = Omit<z.output<typeof workerConfigSchema>, 'host' | 'stores' | 'workflowTaskQueue'> & {
   host: string;
   stores: Record<string, StoreConfig>;
+  workflowTaskQueue: string;
 };
 
+/** Flags of `vmsnap worker` that override the file. */
+export interface WorkerFlags {
+  host?: string;
+  stateDir?: string;
+  storeDir?: string;
+  maxHeavySteps?: string;
+  codecKeys?: string;
+  codecEndpoint?: string;
+  workflowTaskQueue?: string;
+  metricsAddress?: string;
+}
+
 /** Reads the config file (if any), applies flags over it, and fills in defaults. */
-export function loadWorkerConfig(file: string | undefined, flags: { host?: string; stateDir?: string; storeDir?: string; maxHeavySteps?: string }): WorkerConfig {
+export function loadWorkerConfig(file: string | undefined, flags: WorkerFlags, env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   let raw: unknown = {};
   if (file) {
     try {
@@ -81,5 +107,11 @@ export function loadWorkerConfig(file: string | undefined, flags: { host?: strin
   }
   const maxHeavySteps = flags.maxHeavySteps === undefined ? parsed.data.maxHeavySteps : Number(flags.maxHeavySteps);
   if (!Number.isInteger(maxHeavySteps) || maxHeavySteps < 1 || maxHeavySteps > 64) throw new Error(`--max-heavy-steps must be a whole number from 1 to 64, not ${flags.maxHeavySteps}`);
-  return { ...parsed.data, host, stateDir, stores, maxHeavySteps };
+  // A worker encrypts with keys of its own: a codec server is for clients and the Web UI.
+  if (flags.codecEndpoint) throw new Error('a worker does not use a codec server: give it the key ring itself (--codec-keys or VMSNAP_CODEC_KEYS)');
+  const codecKeysFile = flags.codecKeys || env.VMSNAP_CODEC_KEYS || parsed.data.codecKeysFile;
+  const workflowTaskQueueSetting = workflowTaskQueue(env, flags.workflowTaskQueue, parsed.data.workflowTaskQueue);
+  const metrics = flags.metricsAddress === undefined ? undefined : metricsAddress.safeParse(flags.metricsAddress);
+  if (metrics && !metrics.success) throw new Error(`--metrics-address ${flags.metricsAddress}: ${metrics.error.issues[0]?.message ?? 'invalid'}`);
+  return { ...parsed.data, host, stateDir, stores, maxHeavySteps, codecKeysFile: codecKeysFile ? path.resolve(codecKeysFile) : undefined, workflowTaskQueue: workflowTaskQueueSetting, metricsAddress: metrics?.data ?? parsed.data.metricsAddress };
 }
