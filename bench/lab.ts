@@ -25,10 +25,11 @@ export async function dropDomain(name: string): Promise<void> {
 
 /**
  * Orchestration overhead of one finished run, from its history: the workflow's wall time minus
- * the time its activities spent executing (each activity's started → completed), per step; and
- * the median time an activity waited between being scheduled and a worker starting it.
+ * the time its activities spent executing (each activity's started → completed), per named step of
+ * the result and per durable step (one activity: what Temporal schedules, records and hands over);
+ * and the median time an activity waited between being scheduled and a worker starting it.
  */
-export async function orchestrationOverhead(client: Client, workflowId: string, steps: number): Promise<{ perStepMs: number; dispatchMs: number }> {
+export async function orchestrationOverhead(client: Client, workflowId: string, steps: number): Promise<{ perStepMs: number; perActivityMs: number; dispatchMs: number }> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const ms = (t?: { seconds?: unknown; nanos?: number | null } | null) => Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
   const events = history.events ?? [];
@@ -49,7 +50,11 @@ export async function orchestrationOverhead(client: Client, workflowId: string, 
   }
   const wall = ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime);
   dispatch.sort((a, b) => a - b);
-  return { perStepMs: (wall - executing) / Math.max(steps, 1), dispatchMs: dispatch[Math.floor(dispatch.length / 2)] ?? 0 };
+  return {
+    perStepMs: (wall - executing) / Math.max(steps, 1),
+    perActivityMs: (wall - executing) / Math.max(started.size, 1),
+    dispatchMs: dispatch[Math.floor(dispatch.length / 2)] ?? 0,
+  };
 }
 
 export async function withTemporal<T>(fn: (snapshot: (req: Partial<SnapshotRequestInput>) => Promise<SnapshotResult>, client: Client) => Promise<T>): Promise<T> {
