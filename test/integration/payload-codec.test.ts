@@ -8,10 +8,10 @@ import path from 'node:path';
 import type { Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { execa } from 'execa';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { payloadsFromJson, payloadsToJson } from '../../common/codec/payload-json.js';
 import type { SnapshotResult } from '../../common/result.js';
+import { launchChromium } from './browser.js';
 import type { Background } from './codec-lab.js';
 import { freePort, newKey, plainTemporalEnv, startCodecServer, startCodecWorker, startDevServer, writeRing } from './codec-lab.js';
 import { host, makeDomain, vmsnap, withClient } from './lab.js';
@@ -134,8 +134,6 @@ describe('payload encryption: history holds ciphertext, key holders read it', ()
   });
 });
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe('the Web UI shows encrypted payloads decoded, through the codec server', () => {
   it('a dev server started with --ui-codec-endpoint shows the input and the result in clear', { timeout: 300_000 }, async () => {
@@ -157,7 +155,7 @@ describe('the Web UI shows encrypted payloads decoded, through the codec server'
       expect(run.code, run.stderr).toBe(0);
       const result = run.json<SnapshotResult>();
 
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+      const browser = await launchChromium();
       try {
         const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
         await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(result.workflowId)}`);

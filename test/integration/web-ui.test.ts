@@ -1,26 +1,19 @@
-import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { describe, expect, inject, it } from 'vitest';
 import type { SnapshotResult } from '../../common/result.js';
+import { launchChromium } from './browser.js';
 import { host, makeDomain, vmsnap } from './lab.js';
 import { TEMPORAL_UI_PORT } from './stack.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-// As root, in a closed network: no sandbox, and no background connections to Google's hosts.
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
 describe('the Web UI tells the story of a snapshot', () => {
   it('finds a vmsnap run by its search attribute and shows its steps, memo and search attributes', async () => {
-    // Installed by deploy/test.sh (Debian's chromium); missing means the install failed: fail, never skip.
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: deploy/test.sh installs Debian's chromium`).toBe(true);
     const dom = await makeDomain('ui', { sizeMiB: 32 });
     const started = await vmsnap(['snapshot', dom.name, '--host', host(), '--json']);
     expect(started.code, started.stderr).toBe(0);
     const result = started.json<SnapshotResult>();
     expect(result.mode).toBe('live');
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const ui = `http://127.0.0.1:${TEMPORAL_UI_PORT}`;
