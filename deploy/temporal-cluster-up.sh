@@ -7,7 +7,8 @@
 # environment variables, to $VMSNAP_LAB/temporal-cluster.env (source it to talk to this cluster).
 #
 # Settings (environment): TEMPORAL_CLUSTER_PORT (frontend gRPC, 7933), TEMPORAL_CLUSTER_UI_PORT
-# (8933), TEMPORAL_CLUSTER_DB (database name prefix, vmsnap_temporal), PGHOST/PGPORT/PGUSER
+# (8933), TEMPORAL_CLUSTER_NAMESPACES (namespaces to create and give vmsnap's search attributes,
+# "default"), TEMPORAL_CLUSTER_DB (database name prefix, vmsnap_temporal), PGHOST/PGPORT/PGUSER
 # (127.0.0.1/5432/postgres), TEMPORAL_CODEC_ENDPOINT (the UI decodes payloads through it).
 source "$(dirname "$0")/common.sh"
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -155,15 +156,18 @@ if ! "$cli" operator cluster health >/dev/null 2>&1; then
   echo $! >"$dir/server.pid"
   wait_for 90 "Temporal server on $addr (log: $dir/server.log)" "$cli" operator cluster health
 fi
-if ! "$cli" operator namespace describe -n default >/dev/null 2>&1; then
-  "$cli" operator namespace create -n default --retention 24h >/dev/null
-fi
-# A new namespace reaches the frontend's cache some seconds after it is created.
-wait_for 60 "namespace default" "$cli" operator search-attribute list -n default
-for sa in VmsnapHost VmsnapDomain VmsnapMode; do
-  if ! "$cli" operator search-attribute list -n default | grep -q "\b$sa\b"; then
-    "$cli" operator search-attribute create -n default --name "$sa" --type Keyword >/dev/null
+# Every namespace a fleet uses needs vmsnap's search attributes (each namespace has its own).
+for ns in ${TEMPORAL_CLUSTER_NAMESPACES:-default}; do
+  if ! "$cli" operator namespace describe -n "$ns" >/dev/null 2>&1; then
+    "$cli" operator namespace create -n "$ns" --retention 24h >/dev/null
   fi
+  # A new namespace reaches the frontend's cache some seconds after it is created.
+  wait_for 60 "namespace $ns" "$cli" operator search-attribute list -n "$ns"
+  for sa in VmsnapHost VmsnapDomain VmsnapMode; do
+    if ! "$cli" operator search-attribute list -n "$ns" | grep -q "\b$sa\b"; then
+      "$cli" operator search-attribute create -n "$ns" --name "$sa" --type Keyword >/dev/null
+    fi
+  done
 done
 
 # The Web UI server, connected over mTLS with the operator's certificate.

@@ -2,8 +2,10 @@ import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { vmsnap } from './lab.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { SnapshotResult } from '../../common/result.js';
+import { startBackground } from './codec-lab.js';
+import { host, makeDomain, vmsnap } from './lab.js';
 import { PKI, ROOT, TEMPORAL_SHAPE } from './stack.js';
 
 // Temporal's production shape (PostgreSQL, frontend behind mTLS). In the cluster-shape run it is
@@ -12,6 +14,7 @@ import { PKI, ROOT, TEMPORAL_SHAPE } from './stack.js';
 const PORT = TEMPORAL_SHAPE === 'cluster' ? (process.env.VMSNAP_TEST_TEMPORAL_PORT ?? '7933') : '7933';
 const UI_PORT = TEMPORAL_SHAPE === 'cluster' ? (process.env.VMSNAP_TEST_TEMPORAL_UI_PORT ?? '8933') : '8933';
 const ADDRESS = `127.0.0.1:${PORT}`;
+const TENANT = 'vmsnap-tenant';
 const pem = (name: string) => path.join(PKI, `${name}.pem`);
 const key = (name: string) => path.join(PKI, `${name}.key`);
 
@@ -29,7 +32,7 @@ function tls(cert: string | undefined, extra: Record<string, string> = {}): Reco
 
 describe('Temporal behind mTLS', () => {
   beforeAll(async () => {
-    await execa('bash', [path.join(ROOT, 'deploy/temporal-cluster-up.sh')], { env: { TEMPORAL_CLUSTER_PORT: PORT, TEMPORAL_CLUSTER_UI_PORT: UI_PORT } });
+    await execa('bash', [path.join(ROOT, 'deploy/temporal-cluster-up.sh')], { env: { TEMPORAL_CLUSTER_PORT: PORT, TEMPORAL_CLUSTER_UI_PORT: UI_PORT, TEMPORAL_CLUSTER_NAMESPACES: `default ${TENANT}` } });
   }, 240_000);
 
   it('lets in a client whose certificate the lab CA signed', async () => {
@@ -68,14 +71,30 @@ describe('Temporal behind mTLS', () => {
     expect(r.stderr).toContain(`cannot reach Temporal at ${ADDRESS} over TLS`);
   });
 
-  it('serves namespaces: a client of another namespace works within it, and an unknown one is named in the error', async () => {
-    const temporalBin = (await execa('bash', [path.join(ROOT, 'deploy/install-temporal.sh')])).stdout.trim();
-    const env = { ...process.env, ...tls('operator') };
-    const ns = 'vmsnap-tenant';
-    const known = await execa(temporalBin, ['operator', 'namespace', 'describe', '-n', ns], { env, reject: false });
-    if (known.exitCode !== 0) await execa(temporalBin, ['operator', 'namespace', 'create', '-n', ns, '--retention', '24h'], { env });
-    const inTenant = await vmsnap(['schedule', 'list', '--json', '--namespace', ns], tls('operator'));
-    expect(inTenant.code, inTenant.stderr).toBe(0);
+  it('serves namespaces: a fleet in another namespace snapshots there, unseen from default; an unknown one is named', async () => {
+    // A host worker of this namespace (workflows and activities), with the worker's certificate.
+    const tenantHost = `${host()}-tenant`;
+    const stateDir = path.join(path.dirname(inject('stateDir')), 'tenant');
+    const worker = await startBackground('node', [path.join(ROOT, 'dist/cli/main.js'), 'worker', '--host', tenantHost, '--state-dir', stateDir], {
+      env: { ...tls('worker'), TEMPORAL_NAMESPACE: TENANT, TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' },
+      log: path.join(stateDir, 'worker.log'),
+      ready: (log) => log.includes('polling'),
+    });
+    try {
+      const dom = await makeDomain('tenant', { sizeMiB: 32 });
+      const run = await vmsnap(['snapshot', dom.name, '--host', tenantHost, '--namespace', TENANT, '--json'], tls('operator'));
+      expect(run.code, run.stderr).toBe(0);
+      const { workflowId } = run.json<SnapshotResult>();
+      const temporalBin = (await execa('bash', [path.join(ROOT, 'deploy/install-temporal.sh')])).stdout.trim();
+      const list = (ns: string) =>
+        execa(temporalBin, ['workflow', 'list', '-n', ns, '--query', `VmsnapDomain = '${dom.name}'`, '-o', 'json'], { env: { ...process.env, ...tls('operator') } }).then((r) => r.stdout);
+      // Visibility is written a moment after the run closes.
+      for (let i = 0; i < 50 && !(await list(TENANT)).includes(workflowId); i++) await new Promise((r) => setTimeout(r, 200));
+      expect(await list(TENANT)).toContain(workflowId);
+      expect(await list('default')).not.toContain(workflowId);
+    } finally {
+      await worker.stop();
+    }
     const unknown = await vmsnap(['schedule', 'list', '--json'], tls('operator', { TEMPORAL_NAMESPACE: 'no-such-namespace' }));
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toContain('no-such-namespace');
