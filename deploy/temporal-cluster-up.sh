@@ -170,8 +170,11 @@ for ns in ${TEMPORAL_CLUSTER_NAMESPACES:-default}; do
   done
 done
 
-# The Web UI server, connected over mTLS with the operator's certificate.
-cat >"$dir/ui/config/production.yaml" <<YAML
+# The Web UI server, connected over mTLS with the operator's certificate. A changed config (a new
+# codec endpoint, say) restarts it: it reads its config once.
+ui_config="$dir/ui/config/production.yaml"
+old_ui_config="$(cat "$ui_config" 2>/dev/null || true)"
+cat >"$ui_config" <<YAML
 temporalGrpcAddress: "$addr"
 host: 127.0.0.1
 port: $ui_port
@@ -189,6 +192,10 @@ tls:
 codec:
   endpoint: "${TEMPORAL_CODEC_ENDPOINT:-}"
 YAML
+if [ "$old_ui_config" != "$(cat "$ui_config")" ] && [ -f "$dir/ui.pid" ] && kill "$(cat "$dir/ui.pid")" 2>/dev/null; then
+  log "Web UI config changed: restarting it"
+  wait_for 30 "the old Web UI to stop" bash -c "! curl -fs -o /dev/null http://127.0.0.1:$ui_port/"
+fi
 if ! curl -fs -o /dev/null "http://127.0.0.1:$ui_port/"; then
   log "starting Temporal Web UI server $TEMPORAL_UI_VERSION on 127.0.0.1:$ui_port"
   nohup "$uiserver" --root "$dir/ui" --config config --env production start >"$dir/ui.log" 2>&1 &

@@ -10,7 +10,7 @@ import { WORKFLOW_TASK_QUEUE } from '../../common/constants.js';
 import { artifactTag } from '../../common/names.js';
 import type { SnapshotRequestInput } from '../../common/request.js';
 import type { SnapshotResult } from '../../common/result.js';
-import { ROOT, TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, testConnection, workerEnv } from './stack.js';
+import { ROOT, TEMPORAL_ADDRESS, TEMPORAL_UI_PORT, testClientDataConverter, testConnection, workerEnv } from './stack.js';
 
 export const host = () => inject('host');
 const URI = 'qemu:///system';
@@ -89,7 +89,7 @@ export async function rbdSnaps(spec: string): Promise<{ name: string; protected:
 export async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
   const connection = await Connection.connect(testConnection());
   try {
-    return await fn(new Client({ connection }));
+    return await fn(new Client({ connection, dataConverter: testClientDataConverter() }));
   } finally {
     await connection.close();
   }

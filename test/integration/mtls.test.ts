@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { SnapshotResult } from '../../common/result.js';
 import { startBackground } from './codec-lab.js';
 import { host, makeDomain, vmsnap } from './lab.js';
-import { PKI, ROOT, TEMPORAL_SHAPE } from './stack.js';
+import { PKI, ROOT, TEMPORAL_SHAPE, workerCodecEnv } from './stack.js';
 
 // Temporal's production shape (PostgreSQL, frontend behind mTLS). In the cluster-shape run it is
 // the suite's own server; in the dev-shape run this file brings it up beside the dev server (the
@@ -76,7 +76,7 @@ describe('Temporal behind mTLS', () => {
     const tenantHost = `${host()}-tenant`;
     const stateDir = path.join(path.dirname(inject('stateDir')), 'tenant');
     const worker = await startBackground('node', [path.join(ROOT, 'dist/cli/main.js'), 'worker', '--host', tenantHost, '--state-dir', stateDir], {
-      env: { ...tls('worker'), TEMPORAL_NAMESPACE: TENANT, TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' },
+      env: { ...tls('worker'), ...workerCodecEnv(), TEMPORAL_NAMESPACE: TENANT, TEMPORAL_CONFIG_FILE: '/nonexistent/temporal.toml' },
       log: path.join(stateDir, 'worker.log'),
       ready: (log) => log.includes('polling'),
     });

@@ -98,7 +98,7 @@ describe('payload encryption: history holds ciphertext, key holders read it', ()
     try {
       const wrongSameId = writeRing(path.join(runDir(), 'ring-wrong.json'), 'a1', { a1: newKey() });
       const other = writeRing(path.join(runDir(), 'ring-other.json'), 'b1', { b1: newKey() });
-      const describe = (ring?: string) => vmsnap(['schedule', 'describe', id, '--json', ...(ring ? ['--codec-keys', ring] : [])]);
+      const describe = (ring?: string, env: Record<string, string> = {}) => vmsnap(['schedule', 'describe', id, '--json', ...(ring ? ['--codec-keys', ring] : [])], env);
       const right = await describe(ringA());
       expect(right.code, right.stderr).toBe(0);
       expect(right.stdout).toContain(queue());
@@ -108,8 +108,11 @@ describe('payload encryption: history holds ciphertext, key holders read it', ()
       const missing = await describe(other);
       expect(missing.code).toBe(1);
       expect(missing.stderr).toMatch(/payload encrypted with key 'a1', which key ring .*ring-other\.json does not hold \(it holds b1\): put key 'a1' back/);
-      // Without any codec, the CLI cannot read the encrypted action either.
-      expect((await describe()).stderr).toMatch(/binary\/encrypted/);
+      // Without any codec (not even the suite's codec server of the cluster shape), the CLI cannot
+      // read the encrypted action either, and says how to.
+      const none = await describe(undefined, { TEMPORAL_CODEC_ENDPOINT: '', VMSNAP_CODEC_KEYS: '' });
+      expect(none.stderr).toMatch(/binary\/encrypted/);
+      expect(none.stderr).toContain('--codec-keys FILE');
     } finally {
       await vmsnap(['schedule', 'delete', id]);
     }

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { DomainFacts, HostActivities } from '../../activities/index.js';
 import { hostHeavyTaskQueue, hostTaskQueue } from '../../common/constants.js';
 import { withClient, workflowId } from './lab.js';
-import { testConnection } from './stack.js';
+import { testConnection, testWorkerDataConverter } from './stack.js';
 
 /**
  * The workflow's compensation logic against the real Temporal server, with fake host activities
@@ -53,8 +53,9 @@ async function runWithFakeHost(failAt: keyof HostActivities): Promise<{ calls: s
   const calls: string[] = [];
   const connection = await NativeConnection.connect(testConnection());
   const activities = fakeHost(failAt, calls);
-  const worker = await Worker.create({ connection, taskQueue: hostTaskQueue(host), activities });
-  const heavy = await Worker.create({ connection, taskQueue: hostHeavyTaskQueue(host), activities });
+  const dataConverter = testWorkerDataConverter();
+  const worker = await Worker.create({ connection, taskQueue: hostTaskQueue(host), activities, dataConverter });
+  const heavy = await Worker.create({ connection, taskQueue: hostHeavyTaskQueue(host), activities, dataConverter });
   try {
     return await heavy.runUntil(() =>
       worker.runUntil(
