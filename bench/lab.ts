@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { WORKFLOW_TASK_QUEUE } from '../common/constants.js';
 import type { SnapshotRequestInput } from '../common/request.js';
 import type { SnapshotResult } from '../common/result.js';
+import { temporalTarget } from '../common/temporal-config.js';
 
 export const host = process.env.VMSNAP_BENCH_HOST ?? 'bench';
 export const lab = process.env.VMSNAP_LAB ?? '/var/lib/vmsnap-lab';
@@ -58,7 +59,8 @@ export async function orchestrationOverhead(client: Client, workflowId: string, 
 }
 
 export async function withTemporal<T>(fn: (snapshot: (req: Partial<SnapshotRequestInput>) => Promise<SnapshotResult>, client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  // The Temporal CLI's settings (TLS too: deploy/bench.sh points them at the cluster with VMSNAP_BENCH_TEMPORAL=cluster).
+  const connection = await Connection.connect(temporalTarget(process.env).connection);
   const client = new Client({ connection });
   let n = 0;
   try {

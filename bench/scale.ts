@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import { execa, type ResultPromise } from 'execa';
 import { hostHeavyTaskQueue, WORKFLOW_TASK_QUEUE } from '../common/constants.js';
 import type { SnapshotResult } from '../common/result.js';
+import { temporalTarget } from '../common/temporal-config.js';
 import { dropDomain, lab } from './lab.js';
 
 const HOSTS = Number(process.env.VMSNAP_SCALE_HOSTS ?? 5);
@@ -58,7 +59,7 @@ async function main() {
     }
   }
   const workers = await Promise.all(hosts.map(startWorker));
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(temporalTarget(process.env).connection);
   const client = new Client({ connection });
   try {
     const t0 = Date.now();

@@ -2,13 +2,19 @@
 # Benchmarks: builds, brings the stack up, starts a host worker named "bench", and runs bench/.
 source "$(dirname "$0")/common.sh"
 cd "$(dirname "$0")/.."
-# Its own dev server, so no other worker (e.g. the demo's, built from other code) serves its workflows.
-export TEMPORAL_PORT="${VMSNAP_BENCH_TEMPORAL_PORT:-7333}" TEMPORAL_UI_PORT="${VMSNAP_BENCH_TEMPORAL_UI_PORT:-8333}"
-export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" VMSNAP_BENCH_HOST=bench
+# Its own dev server, so no other worker (e.g. the demo's, built from other code) serves its workflows;
+# or, with VMSNAP_BENCH_TEMPORAL=cluster, the production shape (PostgreSQL, mTLS: temporal-cluster-up.sh).
+export VMSNAP_BENCH_HOST=bench
 npm_install
 npx tsc -p tsconfig.build.json
 bash deploy/libvirt-up.sh
-bash deploy/temporal-up.sh
+if [ "${VMSNAP_BENCH_TEMPORAL:-dev}" = cluster ]; then
+  set -a; source "$(bash deploy/temporal-cluster-up.sh)"; set +a
+else
+  export TEMPORAL_PORT="${VMSNAP_BENCH_TEMPORAL_PORT:-7333}" TEMPORAL_UI_PORT="${VMSNAP_BENCH_TEMPORAL_UI_PORT:-8333}"
+  export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
+  bash deploy/temporal-up.sh
+fi
 export CEPH_CONF="$(bash deploy/ceph-up.sh | tail -1)"
 bash deploy/openstack-up.sh >/dev/null
 mkdir -p "$VMSNAP_LAB/bench/state"

@@ -1,4 +1,5 @@
-import type { Client, ScheduleDescription, ScheduleSummary } from '@temporalio/client';
+import type { Client, ScheduleDescription } from '@temporalio/client';
+import { decodeMapFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers.js';
 import type { Command } from 'commander';
 import { parseScheduleRequest } from '../../common/schedule-request.js';
 import type { ConnectionFlags } from '../../common/temporal-config.js';
@@ -114,16 +115,53 @@ async function create(f: CreateFlags): Promise<number> {
   }
 }
 
+/** One backup schedule as `schedule list` shows it; `error` when its memo could not be decoded. */
+interface ListedSchedule {
+  scheduleId: string;
+  paused: boolean;
+  note?: string;
+  nextRun: string | null;
+  /** The schedule's one-line summary (domain, type, rotation, timing), as created by vmsnap. */
+  summary?: string;
+  error?: string;
+}
+
+/**
+ * The namespace's backup schedules. Each memo is decoded on its own, so a schedule this client
+ * cannot read (encrypted with a key it does not hold, say) is listed with the reason and exit 4,
+ * instead of hiding every other schedule.
+ */
 async function list(f: IdFlags): Promise<number> {
-  const { client, close } = await connectClient(f);
+  const { client, target, close } = await connectClient(f);
   try {
-    const mine: ScheduleSummary[] = [];
-    for await (const s of client.schedule.list()) {
-      if (s.action?.type === 'startWorkflow' && s.action.workflowType === 'backupInstance') mine.push(s);
-    }
+    const mine: ListedSchedule[] = [];
+    let nextPageToken: Uint8Array | undefined;
+    do {
+      const page = await client.workflowService.listSchedules({ namespace: target.namespace, maximumPageSize: 100, nextPageToken });
+      for (const s of page.schedules ?? []) {
+        if (s.info?.workflowType?.name !== 'backupInstance' || !s.scheduleId) continue;
+        const next = s.info.futureActionTimes?.[0];
+        const entry: ListedSchedule = {
+          scheduleId: s.scheduleId,
+          paused: s.info.paused ?? false,
+          ...(s.info.notes ? { note: s.info.notes } : {}),
+          nextRun: next ? new Date(Number(next.seconds ?? 0) * 1000 + Math.floor((next.nanos ?? 0) / 1e6)).toISOString() : null,
+        };
+        try {
+          const memo = await decodeMapFromPayloads(client.options.loadedDataConverter, s.memo?.fields);
+          if (typeof memo?.vmsnap === 'string') entry.summary = memo.vmsnap;
+        } catch (e) {
+          entry.error = `cannot read its memo: ${(e as Error).message}`;
+        }
+        mine.push(entry);
+      }
+      nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+    } while (nextPageToken);
     if (f.json) console.log(JSON.stringify(mine, null, 2));
-    else for (const s of mine) console.log(`${s.scheduleId}  ${s.state.paused ? 'paused' : 'active'}  next ${s.info.nextActionTimes[0]?.toISOString() ?? '-'}  ${typeof s.memo?.vmsnap === 'string' ? s.memo.vmsnap : ''}`);
-    return EXIT.ok;
+    else for (const s of mine) console.log(`${s.scheduleId}  ${s.paused ? 'paused' : 'active'}  next ${s.nextRun ?? '-'}  ${s.error ?? s.summary ?? ''}`);
+    const unreadable = mine.filter((s) => s.error);
+    if (unreadable.length) console.error(`vmsnap: ${unreadable.length} schedule(s) could not be read: ${unreadable.map((s) => s.scheduleId).join(', ')} (payload encryption? give --codec-keys or --codec-endpoint)`);
+    return unreadable.length ? EXIT.warnings : EXIT.ok;
   } finally {
     await close();
   }

@@ -113,6 +113,10 @@ describe('payload encryption: history holds ciphertext, key holders read it', ()
       const none = await describe(undefined, { TEMPORAL_CODEC_ENDPOINT: '', VMSNAP_CODEC_KEYS: '' });
       expect(none.stderr).toMatch(/binary\/encrypted/);
       expect(none.stderr).toContain('--codec-keys FILE');
+      // A listing shows it anyway, with the reason, and warns (exit 4) instead of failing whole.
+      const listed = await vmsnap(['schedule', 'list', '--json'], { TEMPORAL_CODEC_ENDPOINT: '', VMSNAP_CODEC_KEYS: '' });
+      expect(listed.code, listed.stderr).toBe(4);
+      expect(listed.json<{ scheduleId: string; error?: string }[]>().find((s) => s.scheduleId === id)?.error).toMatch(/binary\/encrypted/);
     } finally {
       await vmsnap(['schedule', 'delete', id]);
     }
