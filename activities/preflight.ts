@@ -5,7 +5,8 @@ import { qemuImg } from './qemu-img.js';
 import { hostCeph } from './rbd.js';
 import { storeOf } from './store.js';
 import { virsh } from './virsh.js';
-import { parseDomState, parsePersistent, supportsBackupApi, supportsTransientJob } from './virsh-output.js';
+import { virshCapabilities } from './virsh-capabilities.js';
+import { parseDomState, parsePersistent } from './virsh-output.js';
 
 /** What the workflow needs to know about a domain before it changes anything. */
 export interface DomainFacts {
@@ -54,12 +55,11 @@ export function createPreflightActivities(ctx: HostContext) {
      */
     async inspectDomain({ domain, store, imageName, workflowId }: PreflightInput): Promise<DomainFacts> {
       // Independent questions to libvirt, asked at once: each virsh start costs tens of milliseconds.
-      const [stateOut, infoOut, xmlOut, help, backupHelp, uuidOut] = await Promise.all([
+      const [stateOut, infoOut, xmlOut, can, uuidOut] = await Promise.all([
         v(['domstate', domain], { domain, step }),
         v(['dominfo', domain], { domain, step }),
         v(['dumpxml', domain], { domain, step }),
-        ctx.run('virsh', ['help', 'blockcopy'], { context: { host: ctx.host, step } }),
-        ctx.run('virsh', ['help', 'backup-begin'], { context: { host: ctx.host, step }, allowFailure: true }),
+        virshCapabilities(ctx, step),
         v(['domuuid', domain], { domain, step }),
       ]);
       const state = parseDomState(stateOut.stdout);
@@ -95,7 +95,7 @@ export function createPreflightActivities(ctx: HostContext) {
       const uuid = uuidOut.stdout.trim();
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
-      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: supportsTransientJob(help.stdout), backupSupported: backupHelp.exitCode === 0 && supportsBackupApi(backupHelp.stdout), uuid, rbdDirect, storeKind: s.kind };
+      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, uuid, rbdDirect, storeKind: s.kind };
     },
   };
 }
