@@ -5,7 +5,7 @@ import type { CodecFlags } from '../common/codec/data-converter.js';
 import { clientCodec, clientDataConverter } from '../common/codec/data-converter.js';
 import { WORKFLOW_TASK_QUEUE } from '../common/constants.js';
 import type { ConnectionFlags, TemporalTarget } from '../common/temporal-config.js';
-import { temporalTarget } from '../common/temporal-config.js';
+import { temporalTarget, unreachableMessage } from '../common/temporal-config.js';
 import { workflowTaskQueue } from '../common/workflow-queue.js';
 import { retargetWorkflowQueue } from './workflow-queue.js';
 
@@ -49,7 +49,7 @@ export async function connectClient(
   try {
     connection = await Connection.connect({ ...target.connection, connectTimeout: '5s' });
   } catch (e) {
-    throw new Unreachable(`cannot reach Temporal at ${target.address}: ${(e as Error).message}\n  start it (bash deploy/temporal-up.sh) or set TEMPORAL_ADDRESS / --address`);
+    throw new Unreachable(unreachableMessage(target, e));
   }
   const client = new Client({
     connection,

@@ -2,11 +2,13 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } f
 import path from 'node:path';
 import { execa } from 'execa';
 import type { TestProject } from 'vitest/node';
+import type { Background } from './codec-lab.js';
+import { startBackground } from './codec-lab.js';
 import { adminPassword, createApplicationCredential, GLANCE, glanceImages, KEYSTONE_URL, startGlance } from './openstack.js';
 import { CODEC_ENDPOINT, CODEC_RING, LAB, ROOT, TEMPORAL_ADDRESS, TEMPORAL_PORT, TEMPORAL_SHAPE, TEMPORAL_UI_PORT, useClusterSettings, workerEnv } from './stack.js';
 
 let worker: ReturnType<typeof startWorker> | undefined;
-let codecServer: { proc: ReturnType<typeof execa> } | undefined;
+let codecServer: Background | undefined;
 
 function startWorker(args: string[], log: string) {
   return execa('node', args, { env: workerEnv(), stdin: 'ignore', stdout: { file: log, append: true }, stderr: { file: log, append: true }, reject: false });
@@ -105,8 +107,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     worker?.kill('SIGTERM');
     await worker;
-    codecServer?.proc.kill('SIGTERM');
-    await codecServer?.proc;
+    await codecServer?.stop();
     await execa('umount', [tinyStoreDir], { reject: false });
     // Lab domains of this run go; their files stay under LAB/runs for a post-mortem.
     const list = await execa('virsh', ['-q', '-c', 'qemu:///system', 'list', '--all', '--name']);
@@ -139,8 +140,7 @@ export default async function setup(project: TestProject) {
  * The cluster shape's payload encryption: the run's key ring (made once, kept, mode 600) and the
  * codec server every client and the Web UI decode through. One left by a run that crashed is reused.
  */
-// (The child is returned in an object: an async function would wait for a returned subprocess to end.)
-async function startCodecServer(): Promise<{ proc: ReturnType<typeof execa> } | undefined> {
+async function startCodecServer(): Promise<Background | undefined> {
   const cli = path.join(ROOT, 'dist/cli/main.js');
   mkdirSync(path.dirname(CODEC_RING), { recursive: true, mode: 0o700 });
   if (!existsSync(CODEC_RING)) await execa('node', [cli, 'codec-key', 'new', '--file', CODEC_RING]);
@@ -150,21 +150,8 @@ async function startCodecServer(): Promise<{ proc: ReturnType<typeof execa> } | 
       () => false,
     );
   if (await answers()) return undefined;
-  const listen = new URL(CODEC_ENDPOINT).host;
-  const log = path.join(LAB, 'codec', 'codec-server.log');
-  const server = execa('node', [cli, 'codec-server', '--listen', listen, '--codec-keys', CODEC_RING, '--cors-origin', `http://127.0.0.1:${TEMPORAL_UI_PORT}`], {
-    stdin: 'ignore',
-    stdout: { file: log, append: true },
-    stderr: { file: log, append: true },
-    reject: false,
-  });
-  const deadline = Date.now() + 30_000;
-  while (!(await answers())) {
-    if (server.exitCode !== null && server.exitCode !== undefined) throw new Error(`the codec server exited (${server.exitCode}): see ${log}`);
-    if (Date.now() > deadline) throw new Error(`the codec server did not answer on ${CODEC_ENDPOINT} within 30 s: see ${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { proc: server };
+  const args = [cli, 'codec-server', '--listen', new URL(CODEC_ENDPOINT).host, '--codec-keys', CODEC_RING, '--cors-origin', `http://127.0.0.1:${TEMPORAL_UI_PORT}`];
+  return startBackground('node', args, { env: {}, log: path.join(LAB, 'codec', 'codec-server.log'), ready: answers, timeoutMs: 30_000 });
 }
 
 async function waitForPoller(temporalBin: string, taskQueue: string) {
