@@ -2,6 +2,7 @@ import { createBackupJobActivities } from './backup-job.js';
 import { createColdOverlayActivities } from './cold-overlay.js';
 import { createDomainLockActivities } from './domain-lock.js';
 import { createImageActivities } from './images.js';
+import { createLiveOverlayActivities } from './live-overlay.js';
 import { createRestoreActivities } from './restore.js';
 import type { HostContext } from './host-context.js';
 import { createPreflightActivities } from './preflight.js';
@@ -18,6 +19,7 @@ export function createHostActivities(ctx: HostContext) {
     ...createVirshActivities(ctx),
     ...createBackupJobActivities(ctx),
     ...createColdOverlayActivities(ctx),
+    ...createLiveOverlayActivities(ctx),
     ...createQemuImgActivities(ctx),
     ...createStoreActivities(ctx),
     ...createRbdActivities(ctx),

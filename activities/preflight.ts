@@ -1,4 +1,5 @@
 import { permanentFailure } from '../common/failures.js';
+import { artifactTag } from '../common/names.js';
 import { parseDomainDisks, rootDisk } from './domain-xml.js';
 import type { HostContext } from './host-context.js';
 import { qemuImg } from './qemu-img.js';
@@ -6,7 +7,7 @@ import { hostCeph } from './rbd.js';
 import { storeOf } from './store.js';
 import { virsh } from './virsh.js';
 import { virshCapabilities } from './virsh-capabilities.js';
-import { parseDomState, parsePersistent } from './virsh-output.js';
+import { parseBlockJobRaw, parseDomState, parsePersistent } from './virsh-output.js';
 
 /** What the workflow needs to know about a domain before it changes anything. */
 export interface DomainFacts {
@@ -28,12 +29,18 @@ export interface DomainFacts {
   transientJobSupported: boolean;
   /** libvirt (and its QEMU) can run push-mode backups: the `backup` live strategy. */
   backupSupported: boolean;
+  /** libvirt can merge an overlay back under a running guest: the `overlay` live strategy. */
+  overlaySupported?: boolean;
+  /** A block job runs on the disk (left by a crashed tool, say): it must be ended before a live copy. */
+  blockJobActive?: boolean;
   /** libvirt's UUID of the domain (Glance records it as instance_uuid). */
   uuid: string;
   /** The disk is on RBD and the store is a pool of the same cluster: clone + flatten, no copy out. */
   rbdDirect: boolean;
   /** The kind of the target store: the live strategy that is fastest depends on it. */
   storeKind: 'file' | 'glance' | 'rbd';
+  /** Where this run writes its image (the store's staging file): told here to save a round trip. */
+  stagingPath?: string;
 }
 
 export interface PreflightInput {
@@ -67,6 +74,8 @@ export function createPreflightActivities(ctx: HostContext) {
       const xml = xmlOut.stdout;
       const disk = rootDisk(parseDomainDisks(xml));
       if (!disk) throw permanentFailure('UnsupportedDisk', `domain ${domain} on host ${ctx.host} has no disk to snapshot`);
+      // Asked beside the disk's own facts: a stale job is ended only where there is one.
+      const jobOut = v(['blockjob', domain, disk.target, '--info', '--raw'], { domain, disk: disk.target, step }, { allowFailure: true }).catch(() => undefined);
       let facts: DomainFacts['disk'];
       if (disk.type === 'file' && disk.sourceFile) {
         const info = await img.info(disk.sourceFile, step, { domain, disk: disk.target });
@@ -93,9 +102,12 @@ export function createPreflightActivities(ctx: HostContext) {
       }
 
       const uuid = uuidOut.stdout.trim();
+      const job = await jobOut;
+      // A shut-off domain answers with an error: it has no jobs. Anything unclear counts as a job.
+      const blockJobActive = state === 'running' || state === 'paused' ? !job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null : false;
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
-      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, uuid, rbdDirect, storeKind: s.kind };
+      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, overlaySupported: can.activeCommit, blockJobActive, uuid, rbdDirect, storeKind: s.kind, stagingPath: s.stagingPath(artifactTag(workflowId)) };
     },
   };
 }

@@ -45,6 +45,11 @@ export function supportsTransientJob(blockcopyHelp: string): boolean {
   return blockcopyHelp.includes('--transient-job');
 }
 
+/** Whether `virsh help blockcommit` offers `--active`: merging an overlay back under a running guest. */
+export function supportsActiveCommit(blockcommitHelp: string): boolean {
+  return blockcommitHelp.includes('--active');
+}
+
 /** Whether libvirt has the backup API (`virsh help backup-begin` succeeds and names it). */
 export function supportsBackupApi(help: string): boolean {
   return help.includes('backup-begin');

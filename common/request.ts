@@ -11,14 +11,16 @@ export const snapshotRequestSchema = z
     /** `auto` picks rbd for an RBD disk, live for a running domain, cold otherwise. @default 'auto' */
     mode: z.enum(['auto', 'live', 'cold', 'rbd']).default('auto'),
     /**
-     * How the live path copies the disk. `backup` (libvirt's backup API, push mode) has QEMU write
-     * a point-in-time standalone image straight into the store: the shortest data path.
+     * How the live path copies the disk. `overlay` freezes the disk under a fresh external overlay
+     * (the guest writes there meanwhile), has `qemu-img convert` write the image straight into the
+     * store, and merges the overlay back: the shortest data path. `backup` (libvirt's backup API,
+     * push mode) has QEMU write a point-in-time standalone image into the store.
      * `transient-job` (blockcopy --transient-job into a delta, then convert) never undefines the
      * domain; `undefine` is the seeds' sequence for libvirt that refuses copies of persistent
-     * domains. `auto` probes libvirt and picks the first of these it supports.
+     * domains. `auto` probes libvirt and picks the fastest it supports (a capped copy: a blockcopy).
      * @default 'auto'
      */
-    strategy: z.enum(['auto', 'backup', 'transient-job', 'undefine']).default('auto'),
+    strategy: z.enum(['auto', 'overlay', 'backup', 'transient-job', 'undefine']).default('auto'),
     /** A store configured on the host worker. @default 'default' */
     store: storeName.default(DEFAULT_STORE),
     /** Image name in the store. @default '<domain>-<UTC time>' */
@@ -33,7 +35,7 @@ export const snapshotRequestSchema = z
       )
       .refine((p) => Object.keys(p).length <= 64, 'at most 64 properties')
       .default({}),
-    /** Caps the copy rate, to spare a busy guest's I/O (auto then picks a blockcopy strategy: the backup API has no cap). @default unlimited */
+    /** Caps the copy rate, to spare a busy guest's I/O (auto then picks a blockcopy strategy: only block jobs can be capped). @default unlimited */
     bandwidthMiBps: z.number().int().min(1).max(1_000_000).optional(),
   })
   .strict();

@@ -5,7 +5,7 @@ export interface StepTiming {
 }
 
 export type SnapshotMode = 'live' | 'cold' | 'rbd';
-export type LiveStrategy = 'backup' | 'transient-job' | 'undefine';
+export type LiveStrategy = 'overlay' | 'backup' | 'transient-job' | 'undefine';
 
 /** The result of `snapshotInstance` (DESIGN.md). */
 export interface SnapshotResult {

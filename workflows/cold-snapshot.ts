@@ -2,6 +2,7 @@ import type { DomainFacts } from '../activities/index.js';
 import { overlayPath } from '../common/names.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
+import type { PathTail } from './live-snapshot.js';
 import type { Saga } from './saga.js';
 import type { StepTracker } from './step-tracker.js';
 
@@ -12,6 +13,8 @@ export interface ColdSnapshotInput {
   stagingPath: string;
   /** The run's artifact tag: the overlay is named by it. */
   tag: string;
+  /** Return the merge as a tail that runs beside the store step (false only when replaying older runs). */
+  mergeBesideStore: boolean;
 }
 
 /**
@@ -21,9 +24,10 @@ export interface ColdSnapshotInput {
  * under the overlay, is then converted while the domain runs, and the overlay is merged back
  * (live block commit, pivot). Downtime no longer grows with the disk. A domain that was off is
  * simply converted. On any failure the overlay is merged back and the domain started again.
- * Returns the downtime in milliseconds (0 for a domain that was already off).
+ * Returns the downtime in milliseconds (0 for a domain that was already off) and the merge, when
+ * the caller runs it beside the store step.
  */
-export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: ColdSnapshotInput): Promise<number> {
+export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: ColdSnapshotInput): Promise<{ downtimeMs: number; tail?: PathTail }> {
   const { request, facts, stagingPath, tag } = input;
   const { domain } = request;
   const disk = facts.disk.target;
@@ -32,7 +36,7 @@ export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track
   const convert = () => track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format }));
   if (!wasRunning) {
     await convert();
-    return 0;
+    return { downtimeMs: 0 };
   }
 
   const restart = saga.register('start the domain again', () => acts.undo.startDomain({ domain }));
@@ -46,7 +50,11 @@ export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track
   const downtimeMs = Date.now() - down;
 
   await convert();
-  await track.run('merge overlay', () => acts.long.mergeOverlay({ domain, disk, source, overlay, tag }));
-  saga.settle(mergeBack);
-  return downtimeMs;
+  const merge = async () => {
+    await track.run('merge overlay', () => acts.long.mergeOverlay({ domain, disk, source, overlay, tag }));
+    saga.settle(mergeBack);
+  };
+  if (input.mergeBesideStore) return { downtimeMs, tail: merge };
+  await merge();
+  return { downtimeMs };
 }

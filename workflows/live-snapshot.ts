@@ -1,4 +1,5 @@
 import type { DomainFacts } from '../activities/index.js';
+import { overlayPath } from '../common/names.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import type { SnapshotPlan } from './plan.js';
@@ -12,26 +13,50 @@ export interface LiveSnapshotInput {
   tag: string;
   /** Where the standalone image is written (the store's staging file). */
   stagingPath: string;
+  /** Skip the stale-job step when inspect saw no job (false only when replaying older runs). */
+  skipIdleAbort: boolean;
 }
 
+/** What is left of a path once the image is written, run beside the store step. */
+export type PathTail = () => Promise<void>;
+
 /**
- * The live path, as the seeds run it: abort stale block jobs → create the delta → save the inactive
- * XML and undefine (undefine strategy) → blockcopy → abort the job → define → convert the delta
- * into a standalone image. The domain keeps running throughout; every step that changes something
- * has its compensation registered first.
+ * The live path. The domain keeps running throughout; every step that changes something has its
+ * compensation registered first. After ending any stale block job, one of:
+ * - overlay: create an external overlay (the snapshot point: the disk stops changing) → convert
+ *   the disk into the store's staging file → merge the overlay back (returned as the tail, so it
+ *   runs while the store step hashes and publishes);
+ * - backup: QEMU's backup job writes the image into the staging file;
+ * - transient-job / undefine, as the seeds run it: create the delta → save the inactive XML and
+ *   undefine (undefine strategy) → blockcopy → abort the job → define → convert the delta.
  */
-export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: LiveSnapshotInput): Promise<void> {
+export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: LiveSnapshotInput): Promise<PathTail | undefined> {
   const { request, facts, plan, tag, stagingPath } = input;
   const { domain } = request;
   const disk = facts.disk.target;
 
-  await track.run('abort stale block jobs', () => acts.quick.abortStaleBlockJobs({ domain, disk }));
+  if (!(input.skipIdleAbort && facts.blockJobActive === false)) {
+    await track.run('abort stale block jobs', () => acts.quick.abortStaleBlockJobs({ domain, disk }));
+  }
+
+  if (plan.strategy === 'overlay') {
+    const source = facts.disk.sourceFile ?? '';
+    const overlay = overlayPath(source, tag);
+    const mergeBack = saga.register('merge the overlay back', () => acts.undo.mergeOverlay({ domain, disk, source, overlay, tag }));
+    await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag }));
+    // The disk under the overlay no longer changes: it is read in place, as the floor would.
+    await track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format }));
+    return async () => {
+      await track.run('merge overlay', () => acts.long.mergeOverlay({ domain, disk, source, overlay, tag }));
+      saga.settle(mergeBack);
+    };
+  }
 
   if (plan.strategy === 'backup') {
     // QEMU writes the point-in-time image straight into the store's staging file: no delta, no convert.
     saga.register('abort the backup', () => acts.undo.abortBackup({ domain, dest: stagingPath }));
     await track.run('backup', () => acts.long.backupDisk({ domain, disk, tag, dest: stagingPath, format: request.format }));
-    return;
+    return undefined;
   }
 
   saga.register('delete the delta', () => acts.undo.removeWorkDir({ tag }));
@@ -77,4 +102,5 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
   }
 
   await track.run('convert', () => acts.long.convertDelta({ domain, disk, tag, dest: stagingPath, format: request.format }));
+  return undefined;
 }

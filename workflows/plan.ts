@@ -25,7 +25,33 @@ const RUNNING = new Set(['running', 'paused']);
  * unit-tested directly). `auto` follows DESIGN.md: rbd for an RBD disk, live for a running domain,
  * cold otherwise; the live strategy defaults to the one that cannot lose the domain.
  */
-export function planSnapshot(req: SnapshotRequest, facts: DomainFacts): SnapshotPlan {
+export interface PlanOptions {
+  /**
+   * `auto` may pick the `overlay` strategy. Workflows pass `patched(...)`: runs recorded before
+   * the strategy existed replay with their own choice.
+   */
+  overlayFirst: boolean;
+}
+
+/** The blockcopy strategy this libvirt allows: transient-job where it can, else undefine/define. */
+function blockcopyStrategy(facts: DomainFacts): LiveStrategy {
+  return facts.transientJobSupported ? 'transient-job' : 'undefine';
+}
+
+/**
+ * Fastest first (bench/RESULTS.md): `overlay` freezes the disk under an overlay and lets
+ * `qemu-img convert` write the image once, straight into the store, as fast as the physical floor,
+ * whatever the store. The backup API also writes once, but QEMU's job runs beside the guest's
+ * emulation and its target bypasses the page cache, so an upload store reads it back from disk:
+ * only into a file store. The blockcopy strategies write the image twice.
+ */
+function fastestStrategy(facts: DomainFacts, options: PlanOptions): LiveStrategy {
+  if (options.overlayFirst && facts.overlaySupported) return 'overlay';
+  if (facts.backupSupported && facts.storeKind === 'file') return 'backup';
+  return blockcopyStrategy(facts);
+}
+
+export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: PlanOptions = { overlayFirst: true }): SnapshotPlan {
   const where = `domain ${facts.domain} on host ${facts.host}`;
   const running = RUNNING.has(facts.state);
   const mode: SnapshotMode = req.mode !== 'auto' ? req.mode : facts.disk.kind === 'rbd' ? 'rbd' : running ? 'live' : 'cold';
@@ -44,16 +70,15 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts): Snapshot
     throw permanentFailure('DomainNotRunning', `${where} is ${facts.state || 'not running'}: a live snapshot needs it running (use mode cold or auto)`);
   }
   let strategy: LiveStrategy;
-  // Fastest first: into a file store the backup API writes the image once, where the blockcopy
-  // strategies write it twice. Its target bypasses the page cache, though, so an upload store
-  // (Glance, an RBD import) reads it back from disk: measured slower there (bench/RESULTS.md).
-  // And it cannot cap its rate: a request that caps the copy (a busy guest) gets a blockcopy.
+  // A request that caps the copy rate (a busy guest) gets a blockcopy: only it can cap.
   const capped = req.bandwidthMiBps !== undefined;
-  const backupFirst = facts.backupSupported && !capped && facts.storeKind === 'file';
-  if (req.strategy === 'auto') strategy = backupFirst ? 'backup' : facts.transientJobSupported ? 'transient-job' : 'undefine';
+  if (req.strategy === 'auto') strategy = capped ? blockcopyStrategy(facts) : fastestStrategy(facts, options);
   else strategy = req.strategy;
-  if (strategy === 'backup' && capped) {
-    throw permanentFailure('InvalidRequest', `strategy backup cannot cap the copy rate (bandwidthMiBps ${req.bandwidthMiBps}): use strategy transient-job or auto, or drop the cap`);
+  if ((strategy === 'backup' || strategy === 'overlay') && capped) {
+    throw permanentFailure('InvalidRequest', `strategy ${strategy} cannot cap the copy rate (bandwidthMiBps ${req.bandwidthMiBps}): use strategy transient-job or auto, or drop the cap`);
+  }
+  if (strategy === 'overlay' && !facts.overlaySupported) {
+    throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} cannot merge an overlay back under a running guest (virsh blockcommit --active): use strategy transient-job, undefine or auto`);
   }
   if (strategy === 'backup' && !facts.backupSupported) {
     throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} has no backup API (virsh backup-begin): use strategy transient-job, undefine or auto`);
@@ -68,7 +93,8 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts): Snapshot
     strategy,
     // A transient domain needs no undefine: libvirt copies its disks as they are.
     undefine: strategy === 'undefine' && facts.persistent,
-    shallow: strategy !== 'backup' && facts.disk.backingFile !== undefined,
+    // The blockcopy strategies copy the top layer only; backup and overlay write the whole chain.
+    shallow: (strategy === 'transient-job' || strategy === 'undefine') && facts.disk.backingFile !== undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import { CancellationScope, upsertMemo, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
+import { CancellationScope, patched, upsertMemo, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { DomainFacts } from '../activities/index.js';
 import type { RbdRef } from '../activities/rbd-client.js';
 import type { ImageDigest } from '../activities/stores/image-store.js';
@@ -11,11 +11,25 @@ import { VMSNAP_DOMAIN, VMSNAP_HOST, VMSNAP_MODE } from '../common/search-attrib
 import { hostActivities } from './host-activities.js';
 import { explain, whenHostAnswers } from './run-failures.js';
 import { coldSnapshot } from './cold-snapshot.js';
-import { liveSnapshot } from './live-snapshot.js';
+import { liveSnapshot, type PathTail } from './live-snapshot.js';
 import { rbdSnapshot } from './rbd-snapshot.js';
 import { defaultImageName, planSnapshot } from './plan.js';
 import { Saga } from './saga.js';
 import { StepTracker } from './step-tracker.js';
+
+/** The patch that brought the overlay strategy, the skipped idle stale-job step and the merge beside the store step. */
+const OVERLAY_RELEASE = 'overlay-strategy';
+
+/**
+ * Waits for a step and the work running beside it; the first failure is thrown only once neither
+ * runs any more, so the unwind never races a step still under way.
+ */
+async function alongside<T>(main: Promise<T>, beside: Promise<void> | undefined): Promise<T> {
+  const [a, b] = await Promise.allSettled([main, beside]);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return a.value;
+}
 
 /**
  * Snapshots one domain into a store: validate, lock the domain, inspect it, run the chosen path,
@@ -55,11 +69,14 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     const facts: DomainFacts = await track.run('inspect', () =>
       acts.quick.inspectDomain({ domain, store: request.store, imageName, workflowId }),
     );
-    const plan = planSnapshot(request, facts);
+    // Runs recorded before the overlay strategy replay as they ran: no overlay from auto, the stale-job
+    // step always, the cold merge before the store step.
+    const overlayRelease = patched(OVERLAY_RELEASE);
+    const plan = planSnapshot(request, facts, { overlayFirst: overlayRelease });
     upsertSearchAttributes([{ key: VMSNAP_MODE, value: plan.mode }]);
     memo(plan.mode);
 
-    const stagingPath = await acts.quick.stagingPath({ store: request.store, tag });
+    const stagingPath = overlayRelease && facts.stagingPath ? facts.stagingPath : await acts.quick.stagingPath({ store: request.store, tag });
     const format = plan.format;
     saga.register('delete the temp image', () => acts.undo.removeStaging({ store: request.store, tag }));
     // Registered before any path: the RBD path creates the stored image (its clone) early on.
@@ -78,12 +95,19 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     };
     let downtimeMs = 0;
     let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
-    if (plan.mode === 'live') await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath });
-    else if (plan.mode === 'cold') downtimeMs = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag });
+    let tail: PathTail | undefined;
+    if (plan.mode === 'live') tail = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease });
+    else if (plan.mode === 'cold') ({ downtimeMs, tail } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease }));
     else direct = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath });
 
-    const stored = await track.run('store', () =>
-      direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest }),
+    // The image is complete: what the path still has to do (merging its overlay back) runs while
+    // the store step hashes and publishes it.
+    const finishing = tail?.();
+    const stored = await alongside(
+      track.run('store', () =>
+        direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest }),
+      ),
+      finishing,
     );
     // The staged file outlives an upload (Glance, an RBD import): only a file store renames it away.
     await track.run('cleanup', () => Promise.all([acts.quick.removeWorkDir({ tag }), acts.quick.removeStaging({ store: request.store, tag })]));

@@ -1,4 +1,4 @@
-import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageManifest } from '../../common/manifest.js';
 import { pathExists as exists } from '../path-exists.js';
@@ -68,9 +68,8 @@ export class FileStore implements ImageStore {
     const existing = await this.readManifest(manifest.name);
     if (existing?.workflowId === manifest.workflowId && (await exists(final))) return { ...existing, location };
     const staged = this.stagingPath(tag);
-    await fsync(staged);
-    const sizeBytes = (await stat(staged)).size;
-    const { sha256 } = await hashFile(staged, onBytes);
+    // The hash reads what the writer left in the page cache while the flush writes it to disk.
+    const [, { sha256, size: sizeBytes }] = await Promise.all([fsync(staged), hashFile(staged, onBytes)]);
     const full: ImageManifest = { ...manifest, sha256, sizeBytes };
     const tmpManifest = `${this.stagingPath(tag)}.manifest`;
     await writeFile(tmpManifest, JSON.stringify(full, null, 2) + '\n');

@@ -27,7 +27,7 @@ export function withSnapshotOptions(cmd: Command): Command {
     cmd
       .requiredOption('--host <name>', 'hypervisor that runs the domain')
       .option('--mode <mode>', 'auto | live | cold | rbd', 'auto')
-      .option('--strategy <s>', 'live copy strategy: auto | transient-job | undefine', 'auto')
+      .option('--strategy <s>', 'live copy strategy: auto | overlay | backup | transient-job | undefine', 'auto')
       .option('--store <name>', 'store configured on the host worker', 'default')
       .option('--name <image>', 'image name (default <domain>-<UTC time>)')
       .option('--format <f>', 'qcow2 | raw', 'qcow2')

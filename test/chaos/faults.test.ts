@@ -14,11 +14,14 @@ const name = () => `${inject('host')}-img-${++n}`;
 // The host worker is SIGKILLed right after each step did its work and before Temporal heard of
 // it (the worst moment: the retry on the restarted worker must find the step done and converge).
 const workerKills: Case[] = [
-  ...['abortStaleBlockJobs', 'createDelta', 'saveInactiveXml', 'undefineDomain', 'blockCopy', 'abortBlockJob', 'defineDomain', 'convertDelta', 'commitImage', 'removeWorkDir'].map(
+  ...['createDelta', 'saveInactiveXml', 'undefineDomain', 'blockCopy', 'abortBlockJob', 'defineDomain', 'convertDelta', 'commitImage', 'removeWorkDir'].map(
     (a): Case => ({ name: `live/undefine: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'undefine' }, fault: after(a), expect: 'completed' }),
   ),
   ...['createDelta', 'blockCopy', 'abortBlockJob', 'convertDelta'].map(
     (a): Case => ({ name: `live/transient-job: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'transient-job' }, fault: after(a), expect: 'completed' }),
+  ),
+  ...['createLiveOverlay', 'convertDisk', 'mergeOverlay', 'commitImage'].map(
+    (a): Case => ({ name: `live/overlay: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'overlay' }, fault: after(a), expect: 'completed' }),
   ),
   ...['backupDisk', 'commitImage'].map(
     (a): Case => ({ name: `live/backup: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'backup' }, fault: after(a), expect: 'completed' }),

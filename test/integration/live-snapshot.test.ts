@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { ImageManifest } from '../../common/manifest.js';
 import type { SnapshotProgress, SnapshotResult } from '../../common/result.js';
-import { copyDisk, domainState, guestWrite, leftoversOf, makeDomain, runSnapshot, sameContent, startSnapshot, storePath, withClient } from './lab.js';
+import { copyDisk, domainState, guestWrite, leftoversOf, makeDomain, runSnapshot, sameContent, startSnapshot, storePath, virsh, withClient } from './lab.js';
 
 async function sha256(file: string): Promise<string> {
   const h = createHash('sha256');
@@ -50,7 +51,8 @@ describe.each(['transient-job', 'undefine'] as const)('live snapshot, strategy %
       expect(manifest).toMatchObject({ sha256: result.sha256, workflowId: handle.workflowId, source: { domain: dom.name, disk: 'vda' }, properties: { purpose: 'test' } });
 
       const names = result.steps.map((s) => s.name);
-      expect(names).toEqual(expect.arrayContaining(['abort stale block jobs', 'create delta', 'blockcopy', 'abort block job', 'convert', 'store']));
+      expect(names).toEqual(expect.arrayContaining(['create delta', 'blockcopy', 'abort block job', 'convert', 'store']));
+      expect(names).not.toContain('abort stale block jobs'); // inspect saw none
       if (strategy === 'undefine') expect(names).toEqual(expect.arrayContaining(['save inactive XML', 'undefine', 'define']));
       else expect(names).not.toContain('undefine');
 
@@ -62,7 +64,7 @@ describe.each(['transient-job', 'undefine'] as const)('live snapshot, strategy %
   });
 });
 
-describe('live snapshot, strategy backup (libvirt backup API, push mode; what auto picks here)', () => {
+describe('live snapshot, strategy backup (libvirt backup API, push mode)', () => {
   it('QEMU writes the image as of the job start straight into the store, while the guest writes', async () => {
     const dom = await makeDomain('live-backup', { sizeMiB: 256 });
     await guestWrite(dom.name, 0, 48, 0x11);
@@ -70,7 +72,7 @@ describe('live snapshot, strategy backup (libvirt backup API, push mode; what au
     await copyDisk(dom.disk, expected); // the guest is idle: this is the disk at the snapshot point
 
     await withClient(async (client) => {
-      const handle = await startSnapshot(client, { domain: dom.name, properties: { purpose: 'test' } });
+      const handle = await startSnapshot(client, { domain: dom.name, strategy: 'backup', properties: { purpose: 'test' } });
       // The job has begun once the activity reports its size (or the step is already over).
       for (const deadline = Date.now() + 60_000; ; ) {
         const p = await handle.query<SnapshotProgress>('progress').catch(() => undefined);
@@ -86,11 +88,70 @@ describe('live snapshot, strategy backup (libvirt backup API, push mode; what au
       const image = new URL(result.location).pathname;
       expect(await sameContent(image, expected)).toBe(true);
       expect(await sha256(image)).toBe(result.sha256);
-      expect(result.steps.map((s) => s.name)).toEqual(['lock domain', 'inspect', 'abort stale block jobs', 'backup', 'store', 'cleanup']);
+      expect(result.steps.map((s) => s.name)).toEqual(['lock domain', 'inspect', 'backup', 'store', 'cleanup']);
       const after = await domainState(dom.name);
       expect(after).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
       expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
     });
+  });
+});
+
+const overlaysIn = (dir: string) => readdirSync(dir).filter((f) => f.includes('.vmsnap-overlay-'));
+
+describe('live snapshot, strategy overlay (what auto picks here)', () => {
+  it('freezes the disk under an overlay, converts it into the store while the guest writes, merges the guest\'s writes back', async () => {
+    const dom = await makeDomain('live-overlay', { sizeMiB: 256 });
+    await guestWrite(dom.name, 0, 48, 0x11);
+    const expected = path.join(dom.dir, 'expected.qcow2');
+    await copyDisk(dom.disk, expected); // the guest is idle: this is the disk at the snapshot point
+    const inactiveBefore = await virsh('dumpxml', '--inactive', dom.name);
+
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { domain: dom.name, properties: { purpose: 'test' } });
+      // Past the snapshot point once the convert step runs (or is over).
+      for (const deadline = Date.now() + 60_000; ; ) {
+        const p = await handle.query<SnapshotProgress>('progress').catch(() => undefined);
+        if (['convert', 'merge overlay', 'store', 'cleanup', 'done'].includes(p?.step ?? '')) break;
+        if (Date.now() > deadline) throw new Error(`the convert step never started (last: ${JSON.stringify(p)})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await guestWrite(dom.name, 100, 2, 0xcd); // after the snapshot point: into the overlay
+      await guestWrite(dom.name, 200, 1, 0xef);
+      const result = (await handle.result()) as SnapshotResult;
+
+      expect(result).toMatchObject({ mode: 'live', strategy: 'overlay', downtimeMs: 0 });
+      const image = new URL(result.location).pathname;
+      expect(await sameContent(image, expected)).toBe(true);
+      expect(await sha256(image)).toBe(result.sha256);
+      // The merge runs beside the store step: either may end first.
+      const names = result.steps.map((s) => s.name);
+      expect(names.slice(0, 4)).toEqual(['lock domain', 'inspect', 'create overlay', 'convert']);
+      expect([...names.slice(4, 6)].sort()).toEqual(['merge overlay', 'store']);
+      expect(names.slice(6)).toEqual(['cleanup']);
+
+      // The guest's writes during the copy reached the disk itself; the domain and its definition are as before.
+      const after = await domainState(dom.name);
+      expect(after).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
+      expect(await virsh('dumpxml', '--inactive', dom.name)).toBe(inactiveBefore);
+      const withWrites = path.join(dom.dir, 'expected-with-writes.qcow2');
+      await copyDisk(expected, withWrites);
+      await execa('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0xcd 100M 2M', '-c', 'write -P 0xef 200M 1M', withWrites]);
+      expect(await sameContent(dom.disk, withWrites)).toBe(true);
+      expect(overlaysIn(dom.dir)).toEqual([]);
+      expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
+    });
+  });
+
+  it('a block job left on the disk by someone else is ended first', async () => {
+    const dom = await makeDomain('live-stale-job', { sizeMiB: 64 });
+    const mirror = path.join(dom.dir, 'someone-elses-copy.qcow2');
+    await virsh('blockcopy', dom.name, 'vda', mirror, '--transient-job', '--bandwidth', '1');
+    expect((await domainState(dom.name)).blockJob).not.toBe('');
+    const result = await runSnapshot({ domain: dom.name });
+    expect(result.strategy).toBe('overlay');
+    expect(result.steps.map((s) => s.name)).toContain('abort stale block jobs');
+    expect(await sameContent(new URL(result.location).pathname, dom.disk)).toBe(true);
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', source: dom.disk, blockJob: '' });
   });
 });
 

@@ -25,10 +25,10 @@ describe('the Web UI tells the story of a snapshot', () => {
       expect(await page.locator('a[href*="/history"]', { hasText: /snapshot-/ }).count()).toBe(1);
       await link.click();
       await page.getByText('Completed', { exact: true }).first().waitFor({ timeout: 30_000 });
-      await page.getByText('backupDisk').first().waitFor({ timeout: 30_000 });
+      await page.getByText('createLiveOverlay').first().waitFor({ timeout: 30_000 });
       const body = await page.locator('body').innerText();
       // One activity per step, by readable name, in the event history's timeline.
-      for (const step of ['acquireDomainLock', 'inspectDomain', 'abortStaleBlockJobs', 'backupDisk', 'commitImage', 'removeWorkDir', 'releaseDomainLock']) {
+      for (const step of ['acquireDomainLock', 'inspectDomain', 'createLiveOverlay', 'convertDisk', 'mergeOverlay', 'commitImage', 'removeWorkDir', 'releaseDomainLock']) {
         expect(body, `step ${step} shown`).toContain(step);
       }
       expect(body).toContain('snapshotInstance');

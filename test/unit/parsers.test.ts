@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { backupXml, parseDomJobRaw } from '../../activities/backup-job.js';
 import { retargetDiskSource } from '../../activities/disk-source-xml.js';
 import { parseDomainDisks, rootDisk } from '../../activities/domain-xml.js';
+import { overlayDiskspecs } from '../../activities/live-overlay.js';
 import { parseConvertProgress, parseImageInfo } from '../../activities/qemu-img-output.js';
 import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
 
@@ -117,5 +118,18 @@ describe('retargetDiskSource', () => {
 
   it('refuses a disk that is not there', () => {
     expect(() => retargetDiskSource(xml, 'vdz', '/x')).toThrow(/no disk vdz/);
+  });
+});
+
+describe('overlayDiskspecs', () => {
+  it('puts the overlay on the disk, leaves the others out, and doubles commas as virsh reads them', () => {
+    expect(overlayDiskspecs(['vda', 'vdb', 'sda'], 'vda', '/var/lib/a,b/vm.qcow2.vmsnap-overlay-t.qcow2')).toEqual([
+      '--diskspec',
+      'vda,snapshot=external,file=/var/lib/a,,b/vm.qcow2.vmsnap-overlay-t.qcow2',
+      '--diskspec',
+      'vdb,snapshot=no',
+      '--diskspec',
+      'sda,snapshot=no',
+    ]);
   });
 });

@@ -39,6 +39,23 @@ describe('planSnapshot', () => {
     expect(() => planSnapshot(req({ strategy: 'backup', bandwidthMiBps: 8 }), facts({ backupSupported: true }))).toThrow(/cannot cap the copy rate/);
   });
 
+  it('auto picks the overlay strategy first, for every store kind: the whole chain, no delta', () => {
+    const all = { overlaySupported: true, backupSupported: true };
+    expect(planSnapshot(req(), facts(all))).toEqual({ mode: 'live', strategy: 'overlay', undefine: false, shallow: false, rbdDirect: false, format: 'qcow2' });
+    expect(planSnapshot(req(), facts({ ...all, storeKind: 'glance' }))).toMatchObject({ strategy: 'overlay' });
+    expect(planSnapshot(req({ strategy: 'backup' }), facts(all))).toMatchObject({ strategy: 'backup' });
+    // A capped copy needs a block job; an explicit overlay with a cap is refused.
+    expect(planSnapshot(req({ bandwidthMiBps: 8 }), facts(all))).toMatchObject({ strategy: 'transient-job' });
+    expect(() => planSnapshot(req({ strategy: 'overlay', bandwidthMiBps: 8 }), facts(all))).toThrow(/strategy overlay cannot cap the copy rate/);
+  });
+
+  it('runs recorded before the overlay strategy keep their choice; libvirt without active commit cannot have it', () => {
+    const all = { overlaySupported: true, backupSupported: true };
+    expect(planSnapshot(req(), facts(all), { overlayFirst: false })).toMatchObject({ strategy: 'backup' });
+    expect(planSnapshot(req(), facts({ backupSupported: true }))).toMatchObject({ strategy: 'backup' });
+    expect(() => planSnapshot(req({ strategy: 'overlay' }), facts({ overlaySupported: false }))).toThrow(/blockcommit --active/);
+  });
+
   it('auto falls back to the undefine strategy on an older libvirt', () => {
     expect(planSnapshot(req(), facts({ transientJobSupported: false }))).toMatchObject({ strategy: 'undefine', undefine: true });
   });
