@@ -74,7 +74,7 @@ export async function reconcileHost(ctx: HostContext): Promise<ReconcileReport> 
             }
           }
         }
-        // A cold snapshot's overlay (the domain saved on it, or running on it): merged back first.
+        // An overlay of a cold snapshot or of the live overlay strategy (the domain saved, off or running on it): merged back first.
         if (exists) {
           const merged = await mergeRunOverlay(ctx, domain, tag);
           if (merged) did(`merged its overlay back into ${merged}`);

@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { expect, inject, it } from 'vitest';
+import { artifactTag } from '../../common/names.js';
 import type { SnapshotProgress } from '../../common/result.js';
-import { domainState, guestWrite, leftoversOf, makeDomain, startSnapshot, withClient } from './lab.js';
+import { copyDisk, domainState, guestWrite, host, leftoversOf, makeDomain, sameContent, spawnWorker, startSnapshot, withClient } from './lab.js';
 import { TEMPORAL_ADDRESS } from './stack.js';
 
 it.each(['undefine', 'transient-job'] as const)('an operator cancels a snapshot mid-copy (strategy %s): it unwinds cleanly', async (strategy) => {
@@ -20,4 +23,38 @@ it.each(['undefine', 'transient-job'] as const)('an operator cancels a snapshot 
     expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
   });
   expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
+});
+
+it('a snapshot cancelled while the guest writes to its overlay merges the overlay back (strategy overlay)', async () => {
+  const hostName = `${host()}-ovlcancel`;
+  const dir = path.join(path.dirname(inject('stateDir')), hostName);
+  const marker = path.join(dir, 'fault.json');
+  const dom = await makeDomain('cancel-overlay', { sizeMiB: 64 });
+  // This host's worker hangs when the convert starts: the domain runs on the overlay by then.
+  const worker = await spawnWorker(hostName, path.join(dir, 'state'), path.join(dir, 'images'), { VMSNAP_FAULT: 'before:convertDisk', VMSNAP_FAULT_MARKER: marker });
+  try {
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { host: hostName, domain: dom.name, strategy: 'overlay' });
+      for (let i = 0; !existsSync(marker); i++) {
+        if (i > 600) throw new Error('the snapshot never reached its convert step');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const overlay = `${dom.disk}.vmsnap-overlay-${artifactTag(handle.workflowId)}.qcow2`;
+      expect((await domainState(dom.name)).source).toBe(overlay);
+      await guestWrite(dom.name, 8, 1, 0x5a); // lands in the overlay: must reach the disk
+      const expected = path.join(dom.dir, 'expected.qcow2');
+      await copyDisk(overlay, expected);
+
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
+      expect(existsSync(overlay)).toBe(false);
+      expect(await sameContent(dom.disk, expected)).toBe(true);
+      expect(leftoversOf(handle.workflowId, dom.name, path.join(dir, 'state'), path.join(dir, 'images'))).toEqual([]);
+    });
+  } finally {
+    worker.proc.kill('SIGKILL');
+    await worker.proc;
+  }
 });
