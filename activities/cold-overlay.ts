@@ -55,11 +55,14 @@ export function createColdOverlayActivities(ctx: HostContext) {
       const step = 'merge overlay';
       if (!(await exists(overlay))) return { merged: false };
       const where = { domain, disk, step };
-      const state = parseDomState((await v(['domstate', domain], where)).stdout);
+      // Asked at once (each virsh start costs tens of milliseconds); of a domain that is off, dumpxml tells the definition.
+      const [stateOut, liveXml] = await Promise.all([v(['domstate', domain], where), v(['dumpxml', domain], where)]);
+      const state = parseDomState(stateOut.stdout);
       if (state === 'running' || state === 'paused') {
-        if (sourceIn((await v(['dumpxml', domain], where)).stdout, disk) === overlay) {
+        const now = parseDomainDisks(liveXml.stdout).find((d) => d.target === disk);
+        if (now?.sourceFile === overlay) {
           // A commit job of an attempt that died is ended first; this one starts from where the data is.
-          await v(['blockjob', domain, disk, '--abort'], where, { allowFailure: true });
+          if (now.mirror) await v(['blockjob', domain, disk, '--abort'], where, { allowFailure: true });
           const report = progressReporter(ctx, step);
           await v(['blockcommit', domain, disk, '--active', '--shallow', '--pivot', '--wait', '--verbose'], where, {
             onStdout: (chunk) => {

@@ -7,7 +7,7 @@ import { hostCeph } from './rbd.js';
 import { storeOf } from './store.js';
 import { virsh } from './virsh.js';
 import { virshCapabilities } from './virsh-capabilities.js';
-import { parseBlockJobRaw, parseDomState, parsePersistent } from './virsh-output.js';
+import { parseBlockJobRaw, parseDomInfo, parsePersistent } from './virsh-output.js';
 
 /** What the workflow needs to know about a domain before it changes anything. */
 export interface DomainFacts {
@@ -62,14 +62,8 @@ export function createPreflightActivities(ctx: HostContext) {
      */
     async inspectDomain({ domain, store, imageName, workflowId }: PreflightInput): Promise<DomainFacts> {
       // Independent questions to libvirt, asked at once: each virsh start costs tens of milliseconds.
-      const [stateOut, infoOut, xmlOut, can, uuidOut] = await Promise.all([
-        v(['domstate', domain], { domain, step }),
-        v(['dominfo', domain], { domain, step }),
-        v(['dumpxml', domain], { domain, step }),
-        virshCapabilities(ctx, step),
-        v(['domuuid', domain], { domain, step }),
-      ]);
-      const state = parseDomState(stateOut.stdout);
+      const [infoOut, xmlOut, can] = await Promise.all([v(['dominfo', domain], { domain, step }), v(['dumpxml', domain], { domain, step }), virshCapabilities(ctx, step)]);
+      const { state, uuid } = parseDomInfo(infoOut.stdout);
       const persistent = parsePersistent(infoOut.stdout);
       const xml = xmlOut.stdout;
       const disk = rootDisk(parseDomainDisks(xml));
@@ -101,7 +95,6 @@ export function createPreflightActivities(ctx: HostContext) {
         throw permanentFailure('ImageExists', `store ${store} on host ${ctx.host} already has an image named ${imageName} (made by workflow ${owner}): choose another name`);
       }
 
-      const uuid = uuidOut.stdout.trim();
       const job = await jobOut;
       // A shut-off domain answers with an error: it has no jobs. Anything unclear counts as a job.
       const blockJobActive = state === 'running' || state === 'paused' ? !job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null : false;

@@ -85,7 +85,10 @@ export function createQemuImgActivities(ctx: HostContext) {
      * Converts a stopped domain's disk (its whole chain) into a standalone image at the staging path.
      * The source is the disk the host reported in preflight; QEMU must not hold it (cold path).
      */
-    async convertDisk({ domain, disk, source, dest, format }: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw' }): Promise<{ sizeBytes: number }> {
+    async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; srcFormat?: string; virtualSize?: number }): Promise<{ sizeBytes: number }> {
+      const { domain, disk, source, dest, format, srcFormat, virtualSize } = job;
+      // What inspect already read of the disk spares a qemu-img start.
+      if (srcFormat && virtualSize) return convertWithProgress(ctx, { src: source, srcFormat, virtualSize, dest, format, where: { domain, disk } });
       return convert(source, dest, format, { domain, disk });
     },
 

@@ -24,6 +24,11 @@ export function parseDomState(stdout: string): string {
   return stdout.trim().split('\n')[0]?.trim() ?? '';
 }
 
+/** The state word and UUID from `virsh dominfo D` (one virsh start instead of domstate + domuuid). */
+export function parseDomInfo(dominfo: string): { state: string; uuid: string } {
+  return { state: /^State:\s*(.+?)\s*$/m.exec(dominfo)?.[1] ?? '', uuid: /^UUID:\s*(\S+)/m.exec(dominfo)?.[1] ?? '' };
+}
+
 /** Parses the "Persistent:" line of `virsh dominfo D`. */
 export function parsePersistent(dominfo: string): boolean {
   const m = /^Persistent:\s*(\S+)/m.exec(dominfo);

@@ -36,7 +36,7 @@ export async function orchestrationOverhead(client: Client, workflowId: string, 
   const events = history.events ?? [];
   const scheduled = new Map<string, number>();
   const started = new Map<string, number>();
-  let executing = 0;
+  const busy: [number, number][] = [];
   const dispatch: number[] = [];
   for (const e of events) {
     const at = ms(e.eventTime);
@@ -47,7 +47,15 @@ export async function orchestrationOverhead(client: Client, workflowId: string, 
       dispatch.push(at - (scheduled.get(String(s.scheduledEventId)) ?? at));
     }
     const c = e.activityTaskCompletedEventAttributes;
-    if (c) executing += at - (started.get(String(c.scheduledEventId)) ?? at);
+    if (c) busy.push([started.get(String(c.scheduledEventId)) ?? at, at]);
+  }
+  // Activities that run side by side (the merge beside the store step) count once: the union of their times.
+  busy.sort((a, b) => a[0] - b[0]);
+  let executing = 0;
+  let reach = -Infinity;
+  for (const [from, to] of busy) {
+    if (to > reach) executing += to - Math.max(from, reach);
+    reach = Math.max(reach, to);
   }
   const wall = ms(events[events.length - 1]?.eventTime) - ms(events[0]?.eventTime);
   dispatch.sort((a, b) => a - b);

@@ -45,7 +45,9 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
     const mergeBack = saga.register('merge the overlay back', () => acts.undo.mergeOverlay({ domain, disk, source, overlay, tag }));
     await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag }));
     // The disk under the overlay no longer changes: it is read in place, as the floor would.
-    await track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format }));
+    await track.run('convert', () =>
+      acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, srcFormat: facts.disk.format, virtualSize: facts.disk.virtualSize }),
+    );
     return async () => {
       await track.run('merge overlay', () => acts.long.mergeOverlay({ domain, disk, source, overlay, tag }));
       saga.settle(mergeBack);

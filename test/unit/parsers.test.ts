@@ -4,7 +4,7 @@ import { retargetDiskSource } from '../../activities/disk-source-xml.js';
 import { parseDomainDisks, rootDisk } from '../../activities/domain-xml.js';
 import { overlayDiskspecs } from '../../activities/live-overlay.js';
 import { parseConvertProgress, parseImageInfo } from '../../activities/qemu-img-output.js';
-import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
+import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomInfo, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
 
 const DOMAIN = `<domain type='qemu' id='3'>
   <name>vm1</name>
@@ -131,5 +131,12 @@ describe('overlayDiskspecs', () => {
       '--diskspec',
       'sda,snapshot=no',
     ]);
+  });
+});
+
+describe('parseDomInfo', () => {
+  it('reads the state word (several words too) and the UUID', () => {
+    const info = 'Id:             -\nName:           vm1\nUUID:           12a861a6-4172-45a8-a580-21e848740f58\nOS Type:        hvm\nState:          shut off\nPersistent:     yes\n';
+    expect(parseDomInfo(info)).toEqual({ state: 'shut off', uuid: '12a861a6-4172-45a8-a580-21e848740f58' });
   });
 });
