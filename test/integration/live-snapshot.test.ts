@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { ImageManifest } from '../../common/manifest.js';
@@ -22,6 +23,33 @@ async function waitForStep(query: () => Promise<SnapshotProgress>, step: string)
     if (Date.now() > deadline) throw new Error(`step ${step} never showed progress (last: ${JSON.stringify(p)})`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A domain with 48 MiB written on its disk, and a copy of that disk: the guest is idle, so the copy is the disk at any snapshot point. */
+async function idleDomain(name: string) {
+  const dom = await makeDomain(name, { sizeMiB: 256 });
+  await guestWrite(dom.name, 0, 48, 0x11);
+  const expected = path.join(dom.dir, 'expected.qcow2');
+  await copyDisk(dom.disk, expected);
+  return { dom, expected };
+}
+
+/** Waits until the snapshot is past its snapshot point: `started` holds, or a later step shows. */
+async function pastSnapshotPoint(handle: WorkflowHandle, started: (p: SnapshotProgress) => boolean, later: string[]): Promise<void> {
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const p = await handle.query<SnapshotProgress>('progress').catch(() => undefined);
+    if (p && (started(p) || later.includes(p.step))) return;
+    if (Date.now() > deadline) throw new Error(`the snapshot never passed its snapshot point (last: ${JSON.stringify(p)})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A live run of `strategy` stored an image equal to `expected`, with the sha256 it reports. */
+async function expectLiveImage(result: SnapshotResult, strategy: string, expected: string): Promise<void> {
+  expect(result).toMatchObject({ mode: 'live', strategy, downtimeMs: 0 });
+  const image = new URL(result.location).pathname;
+  expect(await sameContent(image, expected)).toBe(true);
+  expect(await sha256(image)).toBe(result.sha256);
 }
 
 describe.each(['transient-job', 'undefine'] as const)('live snapshot, strategy %s', (strategy) => {
@@ -66,28 +94,16 @@ describe.each(['transient-job', 'undefine'] as const)('live snapshot, strategy %
 
 describe('live snapshot, strategy backup (libvirt backup API, push mode)', () => {
   it('QEMU writes the image as of the job start straight into the store, while the guest writes', async () => {
-    const dom = await makeDomain('live-backup', { sizeMiB: 256 });
-    await guestWrite(dom.name, 0, 48, 0x11);
-    const expected = path.join(dom.dir, 'expected.qcow2');
-    await copyDisk(dom.disk, expected); // the guest is idle: this is the disk at the snapshot point
+    const { dom, expected } = await idleDomain('live-backup');
 
     await withClient(async (client) => {
       const handle = await startSnapshot(client, { domain: dom.name, strategy: 'backup', properties: { purpose: 'test' } });
       // The job has begun once the activity reports its size (or the step is already over).
-      for (const deadline = Date.now() + 60_000; ; ) {
-        const p = await handle.query<SnapshotProgress>('progress').catch(() => undefined);
-        if ((p?.step === 'backup' && p.bytesTotal > 0) || ['store', 'cleanup', 'done'].includes(p?.step ?? '')) break;
-        if (Date.now() > deadline) throw new Error(`the backup step never started (last: ${JSON.stringify(p)})`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await pastSnapshotPoint(handle, (p) => p.step === 'backup' && p.bytesTotal > 0, ['store', 'cleanup', 'done']);
       await guestWrite(dom.name, 100, 2, 0xcd); // after the snapshot point: copy-before-write keeps it out
       await guestWrite(dom.name, 200, 1, 0xef);
       const result = (await handle.result()) as SnapshotResult;
-
-      expect(result).toMatchObject({ mode: 'live', strategy: 'backup', downtimeMs: 0 });
-      const image = new URL(result.location).pathname;
-      expect(await sameContent(image, expected)).toBe(true);
-      expect(await sha256(image)).toBe(result.sha256);
+      await expectLiveImage(result, 'backup', expected);
       expect(result.steps.map((s) => s.name)).toEqual(['lock domain', 'inspect', 'backup', 'store', 'cleanup']);
       const after = await domainState(dom.name);
       expect(after).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
@@ -100,29 +116,17 @@ const overlaysIn = (dir: string) => readdirSync(dir).filter((f) => f.includes('.
 
 describe('live snapshot, strategy overlay (what auto picks here)', () => {
   it('freezes the disk under an overlay, converts it into the store while the guest writes, merges the guest\'s writes back', async () => {
-    const dom = await makeDomain('live-overlay', { sizeMiB: 256 });
-    await guestWrite(dom.name, 0, 48, 0x11);
-    const expected = path.join(dom.dir, 'expected.qcow2');
-    await copyDisk(dom.disk, expected); // the guest is idle: this is the disk at the snapshot point
+    const { dom, expected } = await idleDomain('live-overlay');
     const inactiveBefore = await virsh('dumpxml', '--inactive', dom.name);
 
     await withClient(async (client) => {
       const handle = await startSnapshot(client, { domain: dom.name, properties: { purpose: 'test' } });
       // Past the snapshot point once the convert step runs (or is over).
-      for (const deadline = Date.now() + 60_000; ; ) {
-        const p = await handle.query<SnapshotProgress>('progress').catch(() => undefined);
-        if (['convert', 'merge overlay', 'store', 'cleanup', 'done'].includes(p?.step ?? '')) break;
-        if (Date.now() > deadline) throw new Error(`the convert step never started (last: ${JSON.stringify(p)})`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await pastSnapshotPoint(handle, (p) => p.step === 'convert', ['merge overlay', 'store', 'cleanup', 'done']);
       await guestWrite(dom.name, 100, 2, 0xcd); // after the snapshot point: into the overlay
       await guestWrite(dom.name, 200, 1, 0xef);
       const result = (await handle.result()) as SnapshotResult;
-
-      expect(result).toMatchObject({ mode: 'live', strategy: 'overlay', downtimeMs: 0 });
-      const image = new URL(result.location).pathname;
-      expect(await sameContent(image, expected)).toBe(true);
-      expect(await sha256(image)).toBe(result.sha256);
+      await expectLiveImage(result, 'overlay', expected);
       // The merge runs beside the store step: either may end first.
       const names = result.steps.map((s) => s.name);
       expect(names.slice(0, 4)).toEqual(['lock domain', 'inspect', 'create overlay', 'convert']);
