@@ -40,7 +40,9 @@ export async function convertWithProgress(
   await rm(dest, { force: true });
   await mkdir(path.dirname(dest), { recursive: true });
   report(0, virtualSize);
-  await ctx.run('qemu-img', ['convert', '-p', '-f', srcFormat, '-O', format, src, dest], {
+  // -W (out-of-order writes): the target is a file of our own that nobody reads until it is done;
+  // measured 0.7-1.5 s against 1.0-1.9 s without for 2 GiB of data into qcow2 on this lab's disk.
+  await ctx.run('qemu-img', ['convert', '-p', '-W', '-f', srcFormat, '-O', format, src, dest], {
     context: { host: ctx.host, step: 'convert', ...where },
     cancelSignal: cancellationSignal(),
     onStdout: (chunk) => {
