@@ -68,8 +68,10 @@ export function createPreflightActivities(ctx: HostContext) {
       const xml = xmlOut.stdout;
       const disk = rootDisk(parseDomainDisks(xml));
       if (!disk) throw permanentFailure('UnsupportedDisk', `domain ${domain} on host ${ctx.host} has no disk to snapshot`);
-      // Asked beside the disk's own facts: a stale job is ended only where there is one.
-      const jobOut = v(['blockjob', domain, disk.target, '--info', '--raw'], { domain, disk: disk.target, step }, { allowFailure: true }).catch(() => undefined);
+      // Asked beside the disk's own facts: a stale job is ended only where there is one (a domain
+      // that does not run has none).
+      const running = state === 'running' || state === 'paused';
+      const jobOut = running ? v(['blockjob', domain, disk.target, '--info', '--raw'], { domain, disk: disk.target, step }, { allowFailure: true }).catch(() => undefined) : undefined;
       let facts: DomainFacts['disk'];
       if (disk.type === 'file' && disk.sourceFile) {
         const info = await img.info(disk.sourceFile, step, { domain, disk: disk.target });
@@ -96,8 +98,8 @@ export function createPreflightActivities(ctx: HostContext) {
       }
 
       const job = await jobOut;
-      // A shut-off domain answers with an error: it has no jobs. Anything unclear counts as a job.
-      const blockJobActive = state === 'running' || state === 'paused' ? !job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null : false;
+      // Anything unclear counts as a job.
+      const blockJobActive = running && (!job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null);
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
       return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, overlaySupported: can.activeCommit, blockJobActive, uuid, rbdDirect, storeKind: s.kind, stagingPath: s.stagingPath(artifactTag(workflowId)) };

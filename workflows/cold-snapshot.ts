@@ -1,8 +1,7 @@
 import type { DomainFacts } from '../activities/index.js';
-import { overlayPath } from '../common/names.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
-import type { PathTail } from './live-snapshot.js';
+import { overlayMergeBack, type PathTail } from './overlay-merge.js';
 import type { Saga } from './saga.js';
 import type { StepTracker } from './step-tracker.js';
 
@@ -42,18 +41,13 @@ export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track
   const restart = saga.register('start the domain again', () => acts.undo.startDomain({ domain }));
   const down = Date.now();
   await track.run('managedsave', () => acts.quick.managedSave({ domain }));
-  const overlay = overlayPath(source, tag);
-  const mergeBack = saga.register('merge the overlay back', () => acts.undo.mergeOverlay({ domain, disk, source, overlay, tag }));
+  const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag });
   await track.run('switch to overlay', () => acts.quick.switchToOverlay({ domain, disk, source, format: facts.disk.format, tag }));
   await track.run('start', () => acts.quick.startDomain({ domain }));
   saga.settle(restart);
   const downtimeMs = Date.now() - down;
 
   await convert();
-  const merge = async () => {
-    await track.run('merge overlay', () => acts.long.mergeOverlay({ domain, disk, source, overlay, tag }));
-    saga.settle(mergeBack);
-  };
   if (input.mergeBesideStore) return { downtimeMs, tail: merge };
   await merge();
   return { downtimeMs };

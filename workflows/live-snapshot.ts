@@ -1,7 +1,7 @@
 import type { DomainFacts } from '../activities/index.js';
-import { overlayPath } from '../common/names.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
+import { overlayMergeBack, type PathTail } from './overlay-merge.js';
 import type { SnapshotPlan } from './plan.js';
 import type { Saga } from './saga.js';
 import type { StepTracker } from './step-tracker.js';
@@ -16,9 +16,6 @@ export interface LiveSnapshotInput {
   /** Skip the stale-job step when inspect saw no job (false only when replaying older runs). */
   skipIdleAbort: boolean;
 }
-
-/** What is left of a path once the image is written, run beside the store step. */
-export type PathTail = () => Promise<void>;
 
 /**
  * The live path. The domain keeps running throughout; every step that changes something has its
@@ -41,17 +38,13 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
 
   if (plan.strategy === 'overlay') {
     const source = facts.disk.sourceFile ?? '';
-    const overlay = overlayPath(source, tag);
-    const mergeBack = saga.register('merge the overlay back', () => acts.undo.mergeOverlay({ domain, disk, source, overlay, tag }));
+    const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag });
     await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag }));
     // The disk under the overlay no longer changes: it is read in place, as the floor would.
     await track.run('convert', () =>
       acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, srcFormat: facts.disk.format, virtualSize: facts.disk.virtualSize }),
     );
-    return async () => {
-      await track.run('merge overlay', () => acts.long.mergeOverlay({ domain, disk, source, overlay, tag }));
-      saga.settle(mergeBack);
-    };
+    return merge;
   }
 
   if (plan.strategy === 'backup') {

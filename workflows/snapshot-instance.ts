@@ -11,7 +11,8 @@ import { VMSNAP_DOMAIN, VMSNAP_HOST, VMSNAP_MODE } from '../common/search-attrib
 import { hostActivities } from './host-activities.js';
 import { explain, whenHostAnswers } from './run-failures.js';
 import { coldSnapshot } from './cold-snapshot.js';
-import { liveSnapshot, type PathTail } from './live-snapshot.js';
+import { liveSnapshot } from './live-snapshot.js';
+import type { PathTail } from './overlay-merge.js';
 import { rbdSnapshot } from './rbd-snapshot.js';
 import { defaultImageName, planSnapshot } from './plan.js';
 import { Saga } from './saga.js';
