@@ -5,7 +5,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', '.lab/**'] },
+  { ignores: ['.scratch/**', 'dist/**', 'node_modules/**', '.tools/**', '.lab/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

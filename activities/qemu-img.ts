@@ -1,11 +1,16 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { cancellationSignal } from '@temporalio/activity';
+import { cancellationSignal, log } from '@temporalio/activity';
+import { describeContext } from './command.js';
 import type { HostContext } from './host-context.js';
 import { deltaPath, workDir } from './host-context.js';
 import { progressReporter } from './progress.js';
 import type { ImageInfo } from './qemu-img-output.js';
-import { parseConvertProgress, parseImageInfo } from './qemu-img-output.js';
+import { parseBackingChain, parseConvertProgress, parseImageInfo, parseImageMap } from './qemu-img-output.js';
+import { streamImage } from './stream-image.js';
+import type { StreamSource } from './stream-source.js';
+import { streamSource } from './stream-source.js';
+import type { ImageDigest } from './stores/image-store.js';
 
 export interface DeltaSpec {
   domain: string;
@@ -27,14 +32,20 @@ export function qemuImg(ctx: HostContext) {
   };
 }
 
+export interface ConvertJob {
+  src: string;
+  srcFormat: string;
+  virtualSize: number;
+  dest: string;
+  format: 'qcow2' | 'raw';
+  where: { domain: string; disk: string };
+}
+
 /**
  * `qemu-img convert` of a source (a file chain or an `rbd:` spec) into a standalone image at
  * `dest`, heartbeating its progress. Idempotent: it always rewrites `dest` from the start.
  */
-export async function convertWithProgress(
-  ctx: HostContext,
-  job: { src: string; srcFormat: string; virtualSize: number; dest: string; format: 'qcow2' | 'raw'; where: { domain: string; disk: string } },
-): Promise<{ sizeBytes: number }> {
+export async function convertWithProgress(ctx: HostContext, job: ConvertJob): Promise<{ sizeBytes: number }> {
   const { src, srcFormat, virtualSize, dest, format, where } = job;
   const report = progressReporter(ctx, 'convert');
   await rm(dest, { force: true });
@@ -54,12 +65,45 @@ export async function convertWithProgress(
   return { sizeBytes: (await stat(dest)).size };
 }
 
+/** Where each guest byte of a local raw/qcow2 chain lies, or why it cannot be read in place. */
+async function mapChain(ctx: HostContext, job: ConvertJob): Promise<StreamSource | { unsupported: string }> {
+  if (!path.isAbsolute(job.src)) return { unsupported: `${job.src} is not a local file` };
+  const context = { host: ctx.host, step: 'convert', ...job.where };
+  // -U: the chain is read-only under an overlay (or the domain is off), but QEMU may still hold it open.
+  const [info, map] = await Promise.all([
+    ctx.run('qemu-img', ['info', '--backing-chain', '--output', 'json', '-U', '-f', job.srcFormat, job.src], { context }),
+    ctx.run('qemu-img', ['map', '--output', 'json', '-U', '-f', job.srcFormat, job.src], { context }),
+  ]);
+  return streamSource(parseBackingChain(info.stdout), parseImageMap(map.stdout));
+}
+
+/**
+ * The convert of a snapshot, which also yields the image's digest: a local raw/qcow2 chain is
+ * streamed into the image front to back and hashed on the way (one pass, no second read); any other
+ * source is converted by qemu-img and hashed later by the store. Idempotent like the convert.
+ */
+export async function convertAndHash(ctx: HostContext, job: ConvertJob): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
+  const source = await mapChain(ctx, job);
+  if ('unsupported' in source) {
+    log.info('converting with qemu-img: the chain cannot be read in place', { reason: source.unsupported, ...job.where });
+    return convertWithProgress(ctx, job);
+  }
+  const report = progressReporter(ctx, 'convert');
+  await rm(job.dest, { force: true });
+  await mkdir(path.dirname(job.dest), { recursive: true });
+  report(0, job.virtualSize);
+  const where = describeContext({ host: ctx.host, step: 'convert', ...job.where });
+  const digest = await streamImage(source, job.dest, job.format, { where, signal: cancellationSignal(), onBytes: (n) => report(n, job.virtualSize) });
+  report(job.virtualSize, job.virtualSize);
+  return { sizeBytes: digest.size, digest };
+}
+
 export function createQemuImgActivities(ctx: HostContext) {
   const img = qemuImg(ctx);
 
-  async function convert(src: string, dest: string, format: 'qcow2' | 'raw', where: { domain: string; disk: string }): Promise<{ sizeBytes: number }> {
+  async function convert(src: string, dest: string, format: 'qcow2' | 'raw', where: { domain: string; disk: string }) {
     const { virtualSize, format: srcFormat } = await img.info(src, 'convert', where);
-    return convertWithProgress(ctx, { src, srcFormat, virtualSize, dest, format, where });
+    return convertAndHash(ctx, { src, srcFormat, virtualSize, dest, format, where });
   }
 
   return {
@@ -79,7 +123,7 @@ export function createQemuImgActivities(ctx: HostContext) {
      * Converts the delta and its backing chain into one standalone image at the store's staging
      * path, heartbeating progress. Idempotent: it always rewrites the staging file from the start.
      */
-    async convertDelta({ domain, disk, tag, dest, format }: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw' }): Promise<{ sizeBytes: number }> {
+    async convertDelta({ domain, disk, tag, dest, format }: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw' }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
       return convert(deltaPath(ctx, tag, disk), dest, format, { domain, disk });
     },
 
@@ -87,10 +131,10 @@ export function createQemuImgActivities(ctx: HostContext) {
      * Converts a stopped domain's disk (its whole chain) into a standalone image at the staging path.
      * The source is the disk the host reported in preflight; QEMU must not hold it (cold path).
      */
-    async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; srcFormat?: string; virtualSize?: number }): Promise<{ sizeBytes: number }> {
+    async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; srcFormat?: string; virtualSize?: number }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
       const { domain, disk, source, dest, format, srcFormat, virtualSize } = job;
       // What inspect already read of the disk spares a qemu-img start.
-      if (srcFormat && virtualSize) return convertWithProgress(ctx, { src: source, srcFormat, virtualSize, dest, format, where: { domain, disk } });
+      if (srcFormat && virtualSize) return convertAndHash(ctx, { src: source, srcFormat, virtualSize, dest, format, where: { domain, disk } });
       return convert(source, dest, format, { domain, disk });
     },
 

@@ -1,7 +1,7 @@
 import { permanentFailure } from '../common/failures.js';
 import type { HostContext } from './host-context.js';
 import { progressReporter } from './progress.js';
-import type { ImageStore, NewImage, StoredImage } from './stores/image-store.js';
+import type { ImageDigest, ImageStore, NewImage, StoredImage } from './stores/image-store.js';
 
 /** Looks up a store configured on this worker, or explains which ones exist. */
 export function storeOf(ctx: HostContext, name: string): ImageStore {
@@ -20,11 +20,14 @@ export function createStoreActivities(ctx: HostContext) {
       return Promise.resolve(storeOf(ctx, store).stagingPath(tag));
     },
 
-    /** Hashes the staged image, writes its manifest and publishes it atomically under its name. */
-    async commitImage({ store, tag, manifest }: { store: string; tag: string; manifest: NewImage }): Promise<StoredImage> {
+    /**
+     * Publishes the staged image atomically under its name with its manifest, hashing it first unless
+     * the convert step already did (`digest`).
+     */
+    async commitImage({ store, tag, manifest, digest }: { store: string; tag: string; manifest: NewImage; digest?: ImageDigest }): Promise<StoredImage> {
       const report = progressReporter(ctx, 'store');
       const total = manifest.virtualSizeBytes;
-      return storeOf(ctx, store).commit(tag, manifest, (n) => report(n, Math.max(n, total)));
+      return storeOf(ctx, store).commit(tag, manifest, (n) => report(n, Math.max(n, total)), digest);
     },
 
     /** Compensation: removes the image this run stored (never someone else's). */

@@ -1,7 +1,7 @@
 import type { DomainFacts } from '../activities/index.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
-import { overlayMergeBack, type PathTail } from './overlay-merge.js';
+import { overlayMergeBack, type PathOutcome } from './overlay-merge.js';
 import type { Saga } from './saga.js';
 import type { StepTracker } from './step-tracker.js';
 
@@ -26,7 +26,7 @@ export interface ColdSnapshotInput {
  * Returns the downtime in milliseconds (0 for a domain that was already off) and the merge, when
  * the caller runs it beside the store step.
  */
-export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: ColdSnapshotInput): Promise<{ downtimeMs: number; tail?: PathTail }> {
+export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: ColdSnapshotInput): Promise<PathOutcome & { downtimeMs: number }> {
   const { request, facts, stagingPath, tag } = input;
   const { domain } = request;
   const disk = facts.disk.target;
@@ -34,8 +34,8 @@ export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track
   const wasRunning = facts.state === 'running' || facts.state === 'paused';
   const convert = () => track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format }));
   if (!wasRunning) {
-    await convert();
-    return { downtimeMs: 0 };
+    const { digest } = await convert();
+    return { downtimeMs: 0, digest };
   }
 
   const restart = saga.register('start the domain again', () => acts.undo.startDomain({ domain }));
@@ -47,8 +47,8 @@ export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track
   saga.settle(restart);
   const downtimeMs = Date.now() - down;
 
-  await convert();
-  if (input.mergeBesideStore) return { downtimeMs, tail: merge };
+  const { digest } = await convert();
+  if (input.mergeBesideStore) return { downtimeMs, tail: merge, digest };
   await merge();
-  return { downtimeMs };
+  return { downtimeMs, digest };
 }

@@ -1,7 +1,7 @@
 import type { DomainFacts } from '../activities/index.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
-import { overlayMergeBack, type PathTail } from './overlay-merge.js';
+import { overlayMergeBack, type PathOutcome } from './overlay-merge.js';
 import type { SnapshotPlan } from './plan.js';
 import type { Saga } from './saga.js';
 import type { StepTracker } from './step-tracker.js';
@@ -27,7 +27,7 @@ export interface LiveSnapshotInput {
  * - transient-job / undefine, as the seeds run it: create the delta → save the inactive XML and
  *   undefine (undefine strategy) → blockcopy → abort the job → define → convert the delta.
  */
-export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: LiveSnapshotInput): Promise<PathTail | undefined> {
+export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: LiveSnapshotInput): Promise<PathOutcome> {
   const { request, facts, plan, tag, stagingPath } = input;
   const { domain } = request;
   const disk = facts.disk.target;
@@ -41,17 +41,17 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
     const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag });
     await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag }));
     // The disk under the overlay no longer changes: it is read in place, as the floor would.
-    await track.run('convert', () =>
+    const { digest } = await track.run('convert', () =>
       acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, srcFormat: facts.disk.format, virtualSize: facts.disk.virtualSize }),
     );
-    return merge;
+    return { tail: merge, digest };
   }
 
   if (plan.strategy === 'backup') {
     // QEMU writes the point-in-time image straight into the store's staging file: no delta, no convert.
     saga.register('abort the backup', () => acts.undo.abortBackup({ domain, dest: stagingPath }));
     await track.run('backup', () => acts.long.backupDisk({ domain, disk, tag, dest: stagingPath, format: request.format }));
-    return undefined;
+    return {};
   }
 
   saga.register('delete the delta', () => acts.undo.removeWorkDir({ tag }));
@@ -96,6 +96,6 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
     saga.settle(redefine);
   }
 
-  await track.run('convert', () => acts.long.convertDelta({ domain, disk, tag, dest: stagingPath, format: request.format }));
-  return undefined;
+  const { digest } = await track.run('convert', () => acts.long.convertDelta({ domain, disk, tag, dest: stagingPath, format: request.format }));
+  return { digest };
 }

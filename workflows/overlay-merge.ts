@@ -1,3 +1,4 @@
+import type { ImageDigest } from '../activities/stores/image-store.js';
 import { overlayPath } from '../common/names.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import type { Saga } from './saga.js';
@@ -5,6 +6,12 @@ import type { StepTracker } from './step-tracker.js';
 
 /** What is left of a path once the image is written, run beside the store step. */
 export type PathTail = () => Promise<void>;
+
+/** What a path hands the store step: its tail, and the image's digest when the convert took it. */
+export interface PathOutcome {
+  tail?: PathTail;
+  digest?: ImageDigest;
+}
 
 /**
  * The merge-back of a run's overlay on a disk (the live overlay strategy and the cold path):

@@ -12,7 +12,7 @@ import { hostActivities } from './host-activities.js';
 import { explain, whenHostAnswers } from './run-failures.js';
 import { coldSnapshot } from './cold-snapshot.js';
 import { liveSnapshot } from './live-snapshot.js';
-import type { PathTail } from './overlay-merge.js';
+import type { PathOutcome } from './overlay-merge.js';
 import { rbdSnapshot } from './rbd-snapshot.js';
 import { defaultImageName, planSnapshot } from './plan.js';
 import { Saga } from './saga.js';
@@ -96,17 +96,20 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     };
     let downtimeMs = 0;
     let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
-    let tail: PathTail | undefined;
-    if (plan.mode === 'live') tail = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease });
-    else if (plan.mode === 'cold') ({ downtimeMs, tail } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease }));
+    let outcome: PathOutcome = {};
+    if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease });
+    else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease }));
     else direct = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath });
+    // The digest the convert step took while writing only changes the store step's input, not
+    // the commands: runs recorded before it replay unchanged (their convert results have none).
+    const { tail, digest } = outcome;
 
     // The image is complete: what the path still has to do (merging its overlay back) runs while
     // the store step hashes and publishes it.
     const finishing = tail?.();
     const stored = await alongside(
       track.run('store', () =>
-        direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest }),
+        direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest, digest }),
       ),
       finishing,
     );

@@ -1,4 +1,4 @@
-import { access, constants, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageManifest } from '../../common/manifest.js';
 import { pathExists as exists } from '../path-exists.js';
@@ -62,14 +62,16 @@ export class FileStore implements ImageStore {
    * image last, so a visible image always has its manifest. Idempotent: an image this same run
    * already committed is returned as it is.
    */
-  async commit(tag: string, manifest: NewImage, onBytes?: (n: number) => void): Promise<StoredImage> {
+  async commit(tag: string, manifest: NewImage, onBytes?: (n: number) => void, digest?: ImageDigest): Promise<StoredImage> {
     const final = this.imagePath(manifest.name, manifest.format);
     const location = `file://${final}`;
     const existing = await this.readManifest(manifest.name);
     if (existing?.workflowId === manifest.workflowId && (await exists(final))) return { ...existing, location };
     const staged = this.stagingPath(tag);
-    // The hash reads what the writer left in the page cache while the flush writes it to disk.
-    const [, { sha256, size: sizeBytes }] = await Promise.all([fsync(staged), hashFile(staged, onBytes)]);
+    // A digest taken while the file was written is only trusted for a file of the size it hashed.
+    const known = digest && (await stat(staged)).size === digest.size ? digest : undefined;
+    // Else the hash reads what the writer left in the page cache while the flush writes it to disk.
+    const [, { sha256, size: sizeBytes }] = await Promise.all([fsync(staged), known ?? hashFile(staged, onBytes)]);
     const full: ImageManifest = { ...manifest, sha256, sizeBytes };
     const tmpManifest = `${this.stagingPath(tag)}.manifest`;
     await writeFile(tmpManifest, JSON.stringify(full, null, 2) + '\n');

@@ -86,18 +86,20 @@ export class GlanceStore implements ImageStore {
     );
   }
 
-  async commit(tag: string, image: NewImage, onBytes?: (n: number) => void): Promise<StoredImage> {
+  async commit(tag: string, image: NewImage, onBytes?: (n: number) => void, digest?: ImageDigest): Promise<StoredImage> {
     const target = await this.recordFor(image);
     if (target.status === 'active' && typeof target.vmsnap_sha256 === 'string') return this.stored(target, image);
 
     const file = this.stagingPath(tag);
     const { size } = await stat(file);
-    const sha256 = createHash('sha256');
+    // On two cores every digest Node takes competes with Glance's own: the sha256 is taken only
+    // when the convert step did not take it while writing the file.
+    const sha256 = digest?.size === size ? undefined : createHash('sha256');
     const sha512 = createHash('sha512');
     let done = 0;
     const hashing = new Transform({
       transform(chunk: Buffer, _enc, cb) {
-        sha256.update(chunk);
+        sha256?.update(chunk);
         sha512.update(chunk);
         done += chunk.length;
         onBytes?.(done);
@@ -105,7 +107,7 @@ export class GlanceStore implements ImageStore {
       },
     });
     await this.client.upload(target.id, createReadStream(file, { highWaterMark: 4 << 20 }).pipe(hashing), size);
-    const ours = { sha256: sha256.digest('hex'), sha512: sha512.digest('hex') };
+    const ours = { sha256: sha256 ? sha256.digest('hex') : (digest?.sha256 ?? ''), sha512: sha512.digest('hex') };
 
     const after = await this.client.get(target.id);
     if (!after || after.status !== 'active' || after.os_hash_algo !== 'sha512' || after.os_hash_value !== ours.sha512 || after.size !== size) {

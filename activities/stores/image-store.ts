@@ -21,8 +21,11 @@ export interface ImageStore {
   ownerOf(imageName: string): Promise<string | null>;
   /** The local file the convert step writes for this store. */
   stagingPath(tag: string): string;
-  /** Publishes the staged image with its manifest; returns it as stored. */
-  commit(tag: string, image: NewImage, onBytes?: (n: number) => void): Promise<StoredImage>;
+  /**
+   * Publishes the staged image with its manifest; returns it as stored. `digest` is the staged
+   * file's, when the convert step hashed it as it wrote it: the store then need not read it again.
+   */
+  commit(tag: string, image: NewImage, onBytes?: (n: number) => void, digest?: ImageDigest): Promise<StoredImage>;
   /** Deletes the image, only if this workflow made it. */
   remove(imageName: string, format: string, workflowId: string): Promise<boolean>;
   removeStaging(tag: string): Promise<void>;

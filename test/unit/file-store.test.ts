@@ -30,6 +30,18 @@ describe('FileStore', () => {
     expect(await store.commit('tag1', manifest('wf-1'))).toEqual(m);
   });
 
+  it('takes the digest the convert step took while writing, but only for a file of that size', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
+    const store = new FileStore('default', dir);
+    await writeFile(store.stagingPath('t1'), 'hello');
+    // A digest that is not the file's shows it was taken as given, not read again.
+    const given = { sha256: 'a'.repeat(64), size: 5 };
+    expect(await store.commit('t1', manifest('wf-1'), undefined, given)).toMatchObject({ sha256: given.sha256, sizeBytes: 5 });
+    await writeFile(store.stagingPath('t2'), 'hello');
+    const other = { ...manifest('wf-2'), name: 'vm1-other' };
+    expect(await store.commit('t2', other, undefined, { sha256: given.sha256, size: 4 })).toMatchObject({ sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824', sizeBytes: 5 });
+  });
+
   it('removes only images its own workflow made', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'store-'));
     const store = new FileStore('default', dir);

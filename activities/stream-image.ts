@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { permanentFailure, transientFailure } from '../common/failures.js';
+import { CLUSTER, clusterRuns, planQcow2, qcow2Head, qcow2L2Tables } from './qcow2-layout.js';
+import type { CopyExtent, StreamSource } from './stream-source.js';
+import type { ImageDigest } from './stores/image-store.js';
+
+/** Bytes per read, hash and write: large enough that a syscall per piece costs nothing. */
+const CHUNK = 8 << 20;
+const CHUNK_CLUSTERS = CHUNK / CLUSTER;
+
+/** One piece of the output, in file order: hashed always, written unless it is a raw hole. */
+interface Piece {
+  /** Fills the pool buffer it is given (or returns a buffer of its own) with the piece's bytes. */
+  fill(pool: Buffer): Promise<Buffer>;
+  /** Where the piece goes in the file; absent for a hole of a raw image (hashed, never written). */
+  at?: number;
+  /** Guest bytes done once this piece is out, for progress. */
+  guestDone: number;
+}
+
+export interface StreamOptions {
+  onBytes?: (guestDone: number) => void;
+  signal?: AbortSignal;
+  /** Host, domain, disk and step, for error messages. */
+  where: string;
+}
+
+/**
+ * Writes a standalone image of the chain at `dest` front to back, hashing each byte as it is
+ * written: one pass over the data instead of a convert and a second read for the digest. Guest
+ * ranges that read as zeros stay holes (raw) or unallocated (qcow2). The source must not change
+ * meanwhile (the caller froze it under an overlay, stopped the domain, or ended the mirror).
+ */
+export async function streamImage(source: StreamSource, dest: string, format: 'qcow2' | 'raw', opts: StreamOptions): Promise<ImageDigest> {
+  const inputs: FileHandle[] = [];
+  let out: FileHandle | undefined;
+  try {
+    for (const f of source.files) inputs.push(await open(f, 'r'));
+    out = await open(dest, 'w', 0o600);
+    const reader = new ExtentReader(source.extents, inputs, opts.where);
+    const pieces = format === 'qcow2' ? qcow2Pieces(source, reader) : rawPieces(source, reader);
+    const sha256 = await pump(pieces, out, dest, opts);
+    let size = (await out.stat()).size;
+    if (format === 'raw') {
+      await out.truncate(source.virtualSize);
+      size = source.virtualSize;
+    }
+    return { sha256, size };
+  } finally {
+    await Promise.allSettled([...inputs, ...(out ? [out] : [])].map((h) => h.close()));
+  }
+}
+
+/**
+ * Reads, hashes and writes the pieces as a pipeline: the next piece is read (on libuv's threads)
+ * and the last one written while this one is hashed (on the main thread). Three pool buffers: one
+ * being read, one being hashed, one being written.
+ */
+async function pump(pieces: Iterator<Piece>, out: FileHandle, dest: string, opts: StreamOptions): Promise<string> {
+  const hash = createHash('sha256');
+  const pool = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  const start = (k: number) => {
+    const step = pieces.next();
+    if (step.done) return undefined;
+    const piece = step.value;
+    return handled(piece.fill(pool[k % 3]!).then((data) => ({ piece, data })));
+  };
+  let k = 0;
+  let next = start(k);
+  let writing: Promise<void> = Promise.resolve();
+  try {
+    while (next) {
+      const { piece, data } = await next;
+      next = start(++k);
+      hash.update(data);
+      await writing;
+      if (piece.at !== undefined) writing = handled(writeAll(out, data, piece.at, dest, opts.where));
+      opts.onBytes?.(piece.guestDone);
+      opts.signal?.throwIfAborted();
+    }
+    await writing;
+  } catch (e) {
+    // Nothing may still use the buffers or the files once the caller closes them.
+    await Promise.allSettled([next, writing]);
+    throw e;
+  }
+  return hash.digest('hex');
+}
+
+/** Marks a promise that is awaited later as handled, so its failure meanwhile cannot end the process. */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
+async function writeAll(out: FileHandle, data: Buffer, at: number, dest: string, where: string): Promise<void> {
+  let done = 0;
+  try {
+    while (done < data.length) done += (await out.write(data, done, data.length - done, at + done)).bytesWritten;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    // Retrying cannot make room, and on the cold path every retry is downtime: fail now.
+    if (err.code === 'ENOSPC' || err.code === 'EDQUOT') throw permanentFailure('NoSpace', `writing ${dest} failed (${where}): No space left on device: free space there or use another store`);
+    throw transientFailure('CommandFailed', `writing ${dest} failed (${where}): ${err.message}`);
+  }
+}
+
+/** Fills guest ranges, in guest order, from the chain's files: zeros where no extent has data. */
+class ExtentReader {
+  private next = 0;
+
+  constructor(
+    private readonly extents: readonly CopyExtent[],
+    private readonly files: readonly FileHandle[],
+    private readonly where: string,
+  ) {}
+
+  /** Ranges must be asked for in ascending order (the cursor only moves forward). */
+  fill(buf: Buffer, start: number, length: number): Promise<unknown> {
+    const end = start + length;
+    const reads: Promise<void>[] = [];
+    let filled = start;
+    while (this.next < this.extents.length) {
+      const e = this.extents[this.next]!;
+      if (e.start >= end) break;
+      const from = Math.max(e.start, start);
+      const to = Math.min(e.start + e.length, end);
+      if (to > from) {
+        if (from > filled) buf.fill(0, filled - start, from - start);
+        reads.push(this.read(e, buf.subarray(from - start, to - start), e.offset + (from - e.start)));
+        filled = to;
+      }
+      if (e.start + e.length > end) break;
+      this.next++;
+    }
+    if (filled < end) buf.fill(0, filled - start, length);
+    return Promise.all(reads);
+  }
+
+  private async read(e: CopyExtent, into: Buffer, position: number): Promise<void> {
+    const fh = this.files[e.file]!;
+    let done = 0;
+    while (done < into.length) {
+      const { bytesRead } = await fh.read(into, done, into.length - done, position + done);
+      if (bytesRead === 0) throw transientFailure('CommandFailed', `reading the disk chain failed (${this.where}): file ${e.file} of the chain ends before offset ${position + into.length}, which qemu-img map gave`);
+      done += bytesRead;
+    }
+  }
+}
+
+/** A qcow2 laid out in advance: head, L2 tables, then the data clusters in guest order. */
+function* qcow2Pieces(source: StreamSource, reader: ExtentReader): Generator<Piece> {
+  const runs = clusterRuns(source.extents);
+  const layout = planQcow2(source.virtualSize, runs);
+  const head = qcow2Head(layout);
+  yield { fill: () => Promise.resolve(head), at: 0, guestDone: 0 };
+  let at = head.length;
+  for (const table of qcow2L2Tables(layout, runs)) {
+    yield { fill: () => Promise.resolve(table), at, guestDone: 0 };
+    at += CLUSTER;
+  }
+  for (const run of runs) {
+    for (let c = run.first; c < run.first + run.count; c += CHUNK_CLUSTERS) {
+      const n = Math.min(CHUNK_CLUSTERS, run.first + run.count - c);
+      const guest = c * CLUSTER;
+      yield { fill: (buf) => reader.fill(buf, guest, n * CLUSTER).then(() => buf.subarray(0, n * CLUSTER)), at, guestDone: Math.min(guest + n * CLUSTER, source.virtualSize) };
+      at += n * CLUSTER;
+    }
+  }
+}
+
+/** A sparse raw image: data written where it lies, holes only hashed (as zeros). */
+function* rawPieces(source: StreamSource, reader: ExtentReader): Generator<Piece> {
+  const zeros = Buffer.alloc(CHUNK);
+  let pos = 0;
+  const hole = function* (end: number): Generator<Piece> {
+    for (; pos < end; pos = Math.min(pos + CHUNK, end)) {
+      const n = Math.min(CHUNK, end - pos);
+      yield { fill: () => Promise.resolve(zeros.subarray(0, n)), guestDone: pos + n };
+    }
+  };
+  for (const e of source.extents) {
+    yield* hole(e.start);
+    for (const end = e.start + e.length; pos < end; ) {
+      const start = pos;
+      const n = Math.min(CHUNK, end - start);
+      pos += n;
+      yield { fill: (buf) => reader.fill(buf, start, n).then(() => buf.subarray(0, n)), at: start, guestDone: start + n };
+    }
+  }
+  yield* hole(source.virtualSize);
+}

@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { execa } from 'execa';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { execaRunner } from '../../activities/command.js';
+import type { HostContext } from '../../activities/host-context.js';
+import { createQemuImgActivities } from '../../activities/qemu-img.js';
+import { sameContent } from './lab.js';
+
+// The convert step's own writer against real qemu-img: whatever chain it reads, the image it
+// writes must pass `qemu-img check`, hold the chain's guest content, and carry the digest of its bytes.
+
+async function sha256(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+const img = (...args: string[]) => execa('qemu-img', args);
+const io = (file: string, format: string, ...cmds: string[]) => execa('qemu-io', ['-f', format, ...cmds.flatMap((c) => ['-c', c]), file]);
+
+let dir: string;
+const ctx = (): HostContext => ({
+  host: 'stream-test',
+  libvirtUri: 'qemu:///system',
+  stateDir: dir,
+  stores: new Map(),
+  run: execaRunner,
+  reportProgress: () => Promise.resolve(),
+  isWorkflowRunning: () => Promise.resolve(false),
+});
+
+async function convert(source: string, format: 'qcow2' | 'raw', name: string) {
+  const dest = path.join(dir, name);
+  const beats: unknown[] = [];
+  const env = new MockActivityEnvironment();
+  env.on('heartbeat', (d: unknown) => beats.push(d));
+  const acts = createQemuImgActivities(ctx());
+  const result: Awaited<ReturnType<typeof acts.convertDisk>> = await env.run(() => acts.convertDisk({ domain: 'd1', disk: 'vda', source, dest, format }));
+  return { dest, result, beats };
+}
+
+/** The image is sound, equal to the chain in content, and its digest and size are its bytes'. */
+async function expectFaithful(source: string, out: { dest: string; result: { sizeBytes: number; digest?: { sha256: string; size: number } } }, format: 'qcow2' | 'raw') {
+  expect(out.result.digest).toBeDefined();
+  expect(out.result.digest?.sha256).toBe(await sha256(out.dest));
+  expect(out.result.digest?.size).toBe((await stat(out.dest)).size);
+  expect(out.result.sizeBytes).toBe((await stat(out.dest)).size);
+  expect(await sameContent(source, out.dest)).toBe(true);
+  if (format === 'qcow2') {
+    const check = await execa('qemu-img', ['check', '--output=json', out.dest], { reject: false });
+    expect(check.exitCode, check.stdout + check.stderr).toBe(0);
+    const report = JSON.parse(check.stdout) as { 'check-errors': number; leaks?: number; corruptions?: number };
+    expect(report['check-errors']).toBe(0);
+    expect(report.leaks ?? 0).toBe(0);
+    expect(report.corruptions ?? 0).toBe(0);
+  }
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'stream-image-'));
+});
+
+describe('convert writes the image front to back and hashes it on the way', () => {
+  let top: string;
+  beforeAll(async () => {
+    // A base with data across an L2 table's boundary (512 MiB) and unaligned bits, a top that
+    // overwrites some of it, zeroes a cluster of it, and adds its own; the size is no cluster multiple.
+    const base = path.join(dir, 'base.qcow2');
+    top = path.join(dir, 'top.qcow2');
+    await img('create', '-q', '-f', 'qcow2', base, String(1536 * 1024 * 1024 + 512));
+    await io(base, 'qcow2', 'write -P 0x11 0 3M', 'write -P 0x22 10000000 100k', 'write -P 0x33 511M 2M', 'write -P 0x44 1536M 512');
+    await img('create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', top);
+    await io(top, 'qcow2', 'write -P 0x55 1M 64k', 'write -z 2M 64k', 'write -P 0x66 1000000 4k', 'write -P 0x77 1G 1M');
+  });
+
+  it('into qcow2: sound, equal, unallocated where the chain reads zeros', async () => {
+    const out = await convert(top, 'qcow2', 'top-out.qcow2');
+    await expectFaithful(top, out, 'qcow2');
+    // Only clusters with data are in the file: a few MiB, not the 1.5 GiB of the disk.
+    expect(out.result.sizeBytes).toBeLessThan(16 << 20);
+    // Progress was told by bytes of the disk, ending at its size.
+    expect(out.beats.at(-1)).toEqual({ bytesDone: 1536 * 1024 * 1024 + 512, bytesTotal: 1536 * 1024 * 1024 + 512 });
+  });
+
+  it('into raw: equal, holes kept as holes, hashed as the zeros they read as', async () => {
+    // A smaller chain of the same kind: every byte of a raw image is hashed, holes too.
+    const base = path.join(dir, 'raw-base.qcow2');
+    const small = path.join(dir, 'raw-top.qcow2');
+    await img('create', '-q', '-f', 'qcow2', base, String(96 * 1024 * 1024 + 512));
+    await io(base, 'qcow2', 'write -P 0x11 0 3M', 'write -P 0x22 10000000 100k', 'write -P 0x44 96M 512');
+    await img('create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', small);
+    await io(small, 'qcow2', 'write -P 0x55 1M 64k', 'write -z 2M 64k', 'write -P 0x66 1000000 4k');
+    const out = await convert(small, 'raw', 'top-out.raw');
+    await expectFaithful(small, out, 'raw');
+    const { blocks, size } = await stat(out.dest);
+    expect(size).toBe(96 * 1024 * 1024 + 512);
+    expect(blocks * 512).toBeLessThan(8 << 20);
+  });
+
+  it('a raw disk, and a qcow2 over a raw base', async () => {
+    const raw = path.join(dir, 'flat.raw');
+    await img('create', '-q', '-f', 'raw', raw, '64M');
+    await io(raw, 'raw', 'write -P 0x99 5M 2M', 'write -P 0x98 40000000 1234');
+    await expectFaithful(raw, await convert(raw, 'qcow2', 'flat-out.qcow2'), 'qcow2');
+    const over = path.join(dir, 'over-raw.qcow2');
+    await img('create', '-q', '-f', 'qcow2', '-b', raw, '-F', 'raw', over);
+    await io(over, 'qcow2', 'write -P 0x97 6M 64k');
+    await expectFaithful(over, await convert(over, 'qcow2', 'over-raw-out.qcow2'), 'qcow2');
+  });
+
+  it('rewrites a leftover of an earlier attempt from the start', async () => {
+    const first = await convert(top, 'qcow2', 'again.qcow2');
+    await io(first.dest, 'qcow2', 'write -P 0xee 0 1M'); // what a crash halfway could have left changed
+    const second = await convert(top, 'qcow2', 'again.qcow2');
+    expect(second.result.digest).toEqual(first.result.digest);
+    await expectFaithful(top, second, 'qcow2');
+  });
+
+  it('a compressed image goes through qemu-img convert, and the store hashes it', async () => {
+    const compressed = path.join(dir, 'compressed.qcow2');
+    await img('convert', '-c', '-f', 'qcow2', '-O', 'qcow2', top, compressed);
+    const out = await convert(compressed, 'qcow2', 'compressed-out.qcow2');
+    expect(out.result.digest).toBeUndefined();
+    expect(await sameContent(top, out.dest)).toBe(true);
+  });
+});
