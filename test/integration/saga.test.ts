@@ -29,6 +29,7 @@ function fakeHost(failAt: keyof HostActivities, calls: string[]): Record<keyof H
     inspectDomain: facts,
     saveInactiveXml: '<domain/>',
     stagingPath: '/store/.partial',
+    convertDelta: { sizeBytes: 1 },
     commitImage: { imageId: 'i', sha256: 'x', sizeBytes: 1, virtualSizeBytes: 1, location: 'file:///store/x' },
   };
   const names: (keyof HostActivities)[] = [
