@@ -33,6 +33,8 @@ export function qemuImg(ctx: HostContext) {
 }
 
 export interface ConvertJob {
+  /** The store the image is for (its staging file is `dest`); absent in runs recorded before it was passed. */
+  store?: string;
   src: string;
   srcFormat: string;
   virtualSize: number;
@@ -93,7 +95,9 @@ export async function convertAndHash(ctx: HostContext, job: ConvertJob): Promise
   await mkdir(path.dirname(job.dest), { recursive: true });
   report(0, job.virtualSize);
   const where = describeContext({ host: ctx.host, step: 'convert', ...job.where });
-  const digest = await streamImage(source, job.dest, job.format, { where, signal: cancellationSignal(), onBytes: (n) => report(n, job.virtualSize) });
+  // A store that names the staged file itself fsyncs it first: flushing while writing overlaps that.
+  const flush = job.store === undefined || ctx.stores.get(job.store)?.publishesStagedFile !== false;
+  const digest = await streamImage(source, job.dest, job.format, { where, flush, signal: cancellationSignal(), onBytes: (n) => report(n, job.virtualSize) });
   report(job.virtualSize, job.virtualSize);
   return { sizeBytes: digest.size, digest };
 }
@@ -101,9 +105,9 @@ export async function convertAndHash(ctx: HostContext, job: ConvertJob): Promise
 export function createQemuImgActivities(ctx: HostContext) {
   const img = qemuImg(ctx);
 
-  async function convert(src: string, dest: string, format: 'qcow2' | 'raw', where: { domain: string; disk: string }) {
+  async function convert(src: string, dest: string, format: 'qcow2' | 'raw', where: { domain: string; disk: string }, store?: string) {
     const { virtualSize, format: srcFormat } = await img.info(src, 'convert', where);
-    return convertAndHash(ctx, { src, srcFormat, virtualSize, dest, format, where });
+    return convertAndHash(ctx, { src, srcFormat, virtualSize, dest, format, where, store });
   }
 
   return {
@@ -123,19 +127,20 @@ export function createQemuImgActivities(ctx: HostContext) {
      * Converts the delta and its backing chain into one standalone image at the store's staging
      * path, heartbeating progress. Idempotent: it always rewrites the staging file from the start.
      */
-    async convertDelta({ domain, disk, tag, dest, format }: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw' }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
-      return convert(deltaPath(ctx, tag, disk), dest, format, { domain, disk });
+    async convertDelta(job: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw'; store?: string }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
+      const { domain, disk, tag, dest, format, store } = job;
+      return convert(deltaPath(ctx, tag, disk), dest, format, { domain, disk }, store);
     },
 
     /**
      * Converts a stopped domain's disk (its whole chain) into a standalone image at the staging path.
      * The source is the disk the host reported in preflight; QEMU must not hold it (cold path).
      */
-    async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; srcFormat?: string; virtualSize?: number }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
-      const { domain, disk, source, dest, format, srcFormat, virtualSize } = job;
+    async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; store?: string; srcFormat?: string; virtualSize?: number }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
+      const { domain, disk, source, dest, format, store, srcFormat, virtualSize } = job;
       // What inspect already read of the disk spares a qemu-img start.
-      if (srcFormat && virtualSize) return convertAndHash(ctx, { src: source, srcFormat, virtualSize, dest, format, where: { domain, disk } });
-      return convert(source, dest, format, { domain, disk });
+      if (srcFormat && virtualSize) return convertAndHash(ctx, { src: source, srcFormat, virtualSize, dest, format, where: { domain, disk }, store });
+      return convert(source, dest, format, { domain, disk }, store);
     },
 
     /** Removes everything a run left in its work folder on this host. Idempotent. */

@@ -23,6 +23,8 @@ interface Piece {
 export interface StreamOptions {
   onBytes?: (guestDone: number) => void;
   signal?: AbortSignal;
+  /** Flush to disk while writing (the file will be fsynced before it is used). */
+  flush?: boolean;
   /** Host, domain, disk and step, for error messages. */
   where: string;
 }
@@ -70,23 +72,48 @@ async function pump(pieces: Iterator<Piece>, out: FileHandle, dest: string, opts
   let k = 0;
   let next = start(k);
   let writing: Promise<void> = Promise.resolve();
+  const flusher = earlyFlush(out, opts.flush === true);
   try {
     while (next) {
       const { piece, data } = await next;
       next = start(++k);
       hash.update(data);
       await writing;
-      if (piece.at !== undefined) writing = handled(writeAll(out, data, piece.at, dest, opts.where));
+      if (piece.at !== undefined) writing = handled(writeAll(out, data, piece.at, dest, opts.where).then(() => flusher.wrote(data.length)));
       opts.onBytes?.(piece.guestDone);
       opts.signal?.throwIfAborted();
     }
     await writing;
+    await flusher.done();
   } catch (e) {
     // Nothing may still use the buffers or the files once the caller closes them.
-    await Promise.allSettled([next, writing]);
+    await Promise.allSettled([next, writing, flusher.done()]);
     throw e;
   }
   return hash.digest('hex');
+}
+
+/**
+ * Bytes written between two flushes. The store step must fsync the image before it names it; the
+ * floor's plain convert does not, and leaves it all to the page cache. Flushing while writing lets
+ * the disk work beside the copy: 2 GiB into this lab's disk (~220 MB/s synced), stream + fsync
+ * 5.9-7.3 s without, 4.7-5.1 s every 128 MiB, 5.3-5.6 s every 512 MiB.
+ */
+const FLUSH_EVERY = 128 << 20;
+
+/** Starts the disk's writeback while the image is still being written, one flush at a time. */
+function earlyFlush(out: FileHandle, enabled: boolean) {
+  let since = 0;
+  let flushing: Promise<void> | undefined;
+  return {
+    wrote(n: number) {
+      since += n;
+      if (!enabled || since < FLUSH_EVERY || flushing) return;
+      since = 0;
+      flushing = handled(out.datasync().finally(() => (flushing = undefined)));
+    },
+    done: () => flushing ?? Promise.resolve(),
+  };
 }
 
 /** Marks a promise that is awaited later as handled, so its failure meanwhile cannot end the process. */

@@ -6,12 +6,22 @@
  * define, convert to a temp file, copy into the store) and the floor (one qemu-img convert of the
  * chain into the store). Variants alternate A B C D E; medians; the page cache is primed first.
  */
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Client } from '@temporalio/client';
 import { dropDomain, lab, makeDomain, orchestrationOverhead, rounds, V, withTemporal } from './lab.js';
+import { hashFile } from '../activities/stores/hash-file.js';
 import { alternate, median, prime } from './measure.js';
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await open(file, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
 
 const cases = (process.env.VMSNAP_BENCH_CASES ?? '1024:overlay 1024:flat 4096:overlay 4096:flat').split(/\s+/).filter(Boolean);
 const plainStore = path.join(lab, 'bench', 'plain-store');
@@ -55,13 +65,20 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
   const floor = async () => {
     await execa('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', disk, path.join(plainStore, 'floor.qcow2')]);
   };
+  // What the store promises on top of the floor, done with plain commands: the image on disk
+  // (fsync) and its sha256 (read back beside the flush), as vmsnap's store step did before.
+  const durableFloor = async () => {
+    const out = path.join(plainStore, 'durable.qcow2');
+    await execa('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', disk, out]);
+    await Promise.all([fsyncFile(out), hashFile(out)]);
+  };
   const reset = async () => {
     await rm(plainStore, { recursive: true, force: true });
     await mkdir(plainStore, { recursive: true });
     for (const f of await readdir(images).catch(() => [] as string[])) if (f.startsWith(`${domain}-`)) await rm(path.join(images, f));
     await prime(chain);
   };
-  const times = await alternate({ vmsnap: vmsnap('auto'), 'vmsnap-backup': vmsnap('backup'), 'vmsnap-blockcopy': vmsnap('transient-job'), plain: plainSequence, floor }, rounds, reset);
+  const times = await alternate({ vmsnap: vmsnap('auto'), 'vmsnap-backup': vmsnap('backup'), 'vmsnap-blockcopy': vmsnap('transient-job'), plain: plainSequence, floor, 'durable-floor': durableFloor }, rounds, reset);
   await dropDomain(domain);
   // Read after the timed runs, so fetching histories costs none of the measured time.
   for (const run of autoRuns) {
@@ -73,12 +90,12 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
   const m = (k: string) => median(times[k] ?? []);
   console.log(`\nlive snapshot, ${sizeMiB} MiB ${layout} disk (half random data), medians of ${rounds} alternated runs`);
   for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(17)} ${m(k).toFixed(2)} s   (runs: ${v.map((x) => x.toFixed(2)).join(', ')})`);
-  console.log(`  vmsnap / floor = ${(m('vmsnap') / m('floor')).toFixed(2)}, vmsnap / plain = ${(m('vmsnap') / m('plain')).toFixed(2)}, backup / floor = ${(m('vmsnap-backup') / m('floor')).toFixed(2)}, blockcopy / floor = ${(m('vmsnap-blockcopy') / m('floor')).toFixed(2)}, plain / floor = ${(m('plain') / m('floor')).toFixed(2)}`);
+  console.log(`  vmsnap / floor = ${(m('vmsnap') / m('floor')).toFixed(2)}, vmsnap / durable floor = ${(m('vmsnap') / m('durable-floor')).toFixed(2)}, vmsnap / plain = ${(m('vmsnap') / m('plain')).toFixed(2)}, backup / floor = ${(m('vmsnap-backup') / m('floor')).toFixed(2)}, blockcopy / floor = ${(m('vmsnap-blockcopy') / m('floor')).toFixed(2)}, plain / floor = ${(m('plain') / m('floor')).toFixed(2)}`);
   console.log('  vmsnap (auto) steps, median ms: ' + Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(', '));
   console.log(
     `  orchestration overhead (workflow wall − activity execution): median ${median(overhead).toFixed(1)} ms per named step, ${median(perActivity).toFixed(1)} ms per durable step (activity); activity dispatch (scheduled → started): median ${median(dispatch).toFixed(1)} ms`,
   );
-  return `| ${sizeMiB} MiB ${layout} | ${m('vmsnap').toFixed(2)} | ${m('vmsnap-backup').toFixed(2)} | ${m('vmsnap-blockcopy').toFixed(2)} | ${m('plain').toFixed(2)} | ${m('floor').toFixed(2)} | **${(m('vmsnap') / m('floor')).toFixed(2)}** | **${(m('vmsnap') / m('plain')).toFixed(2)}** | ${median(overhead).toFixed(1)} / ${median(perActivity).toFixed(1)} |`;
+  return `| ${sizeMiB} MiB ${layout} | ${m('vmsnap').toFixed(2)} | ${m('vmsnap-backup').toFixed(2)} | ${m('vmsnap-blockcopy').toFixed(2)} | ${m('plain').toFixed(2)} | ${m('floor').toFixed(2)} | ${m('durable-floor').toFixed(2)} | **${(m('vmsnap') / m('floor')).toFixed(2)}** | **${(m('vmsnap') / m('durable-floor')).toFixed(2)}** | **${(m('vmsnap') / m('plain')).toFixed(2)}** | ${median(overhead).toFixed(1)} / ${median(perActivity).toFixed(1)} |`;
 }
 
 const rows = await withTemporal(async (snapshot, client) => {
@@ -86,6 +103,6 @@ const rows = await withTemporal(async (snapshot, client) => {
   for (const c of cases) out.push(await runCase(c, snapshot, client));
   return out;
 });
-console.log('\n| disk | vmsnap auto (overlay) s | vmsnap backup API s | vmsnap blockcopy s | plain sequence s | floor s | vmsnap ÷ floor | vmsnap ÷ plain | overhead ms per named / durable step |');
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('\n| disk | vmsnap auto (overlay) s | vmsnap backup API s | vmsnap blockcopy s | plain sequence s | floor s | durable floor s | vmsnap ÷ floor | vmsnap ÷ durable floor | vmsnap ÷ plain | overhead ms per named / durable step |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);

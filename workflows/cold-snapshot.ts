@@ -32,7 +32,7 @@ export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track
   const disk = facts.disk.target;
   const source = facts.disk.sourceFile ?? '';
   const wasRunning = facts.state === 'running' || facts.state === 'paused';
-  const convert = () => track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format }));
+  const convert = () => track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, store: request.store }));
   if (!wasRunning) {
     const { digest } = await convert();
     return { downtimeMs: 0, digest };

@@ -42,7 +42,16 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
     await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag }));
     // The disk under the overlay no longer changes: it is read in place, as the floor would.
     const { digest } = await track.run('convert', () =>
-      acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, srcFormat: facts.disk.format, virtualSize: facts.disk.virtualSize }),
+      acts.long.convertDisk({
+        domain,
+        disk,
+        source,
+        dest: stagingPath,
+        format: request.format,
+        store: request.store,
+        srcFormat: facts.disk.format,
+        virtualSize: facts.disk.virtualSize,
+      }),
     );
     return { tail: merge, digest };
   }
@@ -96,6 +105,6 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
     saga.settle(redefine);
   }
 
-  const { digest } = await track.run('convert', () => acts.long.convertDelta({ domain, disk, tag, dest: stagingPath, format: request.format }));
+  const { digest } = await track.run('convert', () => acts.long.convertDelta({ domain, disk, tag, dest: stagingPath, format: request.format, store: request.store }));
   return { digest };
 }

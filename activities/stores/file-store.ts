@@ -14,6 +14,7 @@ import type { ImageDigest, ImageStore, NewImage, StoredImage } from './image-sto
  */
 export class FileStore implements ImageStore {
   readonly kind = 'file' as const;
+  readonly publishesStagedFile = true;
 
   constructor(
     readonly name: string,

@@ -26,6 +26,7 @@ const REUSABLE = new Set(['queued']);
  */
 export class GlanceStore implements ImageStore {
   readonly kind = 'glance' as const;
+  readonly publishesStagedFile = false;
 
   readonly clonePool?: ClonePool;
 

@@ -22,6 +22,11 @@ export interface ImageStore {
   /** The local file the convert step writes for this store. */
   stagingPath(tag: string): string;
   /**
+   * The staged file itself becomes the image (it is renamed, after an fsync): the convert step then
+   * flushes it to disk as it writes. Stores that upload or import it need it in the page cache only.
+   */
+  readonly publishesStagedFile: boolean;
+  /**
    * Publishes the staged image with its manifest; returns it as stored. `digest` is the staged
    * file's, when the convert step hashed it as it wrote it: the store then need not read it again.
    */

@@ -35,6 +35,7 @@ export async function rbdLocation(client: RbdClient, ref: RbdRef): Promise<strin
  */
 export class RbdStore implements ImageStore, ClonePool {
   readonly kind = 'rbd' as const;
+  readonly publishesStagedFile = false;
   readonly clonePool: ClonePool = this;
 
   constructor(
