@@ -13,6 +13,7 @@ const sizeMiB = Number(process.env.VMSNAP_BENCH_SIZE_MIB ?? 1024);
 const domain = `bench-glance-${sizeMiB}`;
 const glance = process.env.VMSNAP_BENCH_GLANCE ?? 'http://127.0.0.1:9292';
 const created: string[] = [];
+const steps: Record<string, number[]> = {};
 
 async function plainUpload(disk: string): Promise<void> {
   const tmp = path.join(lab, 'bench', 'glance-plain.qcow2');
@@ -33,7 +34,12 @@ async function cleanup(): Promise<void> {
 const dom = await makeDomain(domain, sizeMiB, 'overlay');
 await withTemporal(async (snapshot) => {
   const times = await alternate(
-    { 'vmsnap into glance': () => snapshot({ domain, store: 'glance' }), 'convert + plain upload': () => plainUpload(dom.disk) },
+    {
+      'vmsnap into glance': async () => {
+        for (const s of (await snapshot({ domain, store: 'glance' })).steps) (steps[s.name] ??= []).push(s.ms);
+      },
+      'convert + plain upload': () => plainUpload(dom.disk),
+    },
     rounds,
     async () => {
       await cleanup();
@@ -41,6 +47,7 @@ await withTemporal(async (snapshot) => {
     },
   );
   report(`Glance snapshot of a ${sizeMiB} MiB overlay disk`, times, median, [['vmsnap into glance', 'convert + plain upload']]);
+  console.log('  vmsnap steps, median ms: ' + Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(', '));
 });
 await cleanup();
 await dropDomain(domain);
