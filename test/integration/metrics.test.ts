@@ -90,7 +90,7 @@ describe('metrics and logs', () => {
       }
       const moved = samples(text, 'vmsnap_bytes_moved_total').filter(mine);
       // The convert step writes (and hashes) the image: the file store then only renames it.
-      expect(moved.find((s) => ['convertDisk', 'convertDelta'].includes(s.labels.step ?? '') && s.labels.store === 'local')?.value).toBeGreaterThan(0);
+      expect(moved.find((s) => ['convertDisk', 'convertDelta'].includes(s.labels.step ?? '') && s.labels.store === 'file')?.value).toBeGreaterThan(0);
       expect(moved.reduce((sum, s) => sum + s.value, 0)).toBeGreaterThanOrEqual(result.sizeBytes);
 
       // Every stderr line is one JSON object with the host; every line written during the run is
