@@ -5,12 +5,13 @@
  * VMSNAP_BENCH_SIZE_MIB (default 4096, half data), into tmpfs (CPU only) and onto the lab's disk
  * (with the fsync the file store does before it names an image). Variants alternate; medians.
  */
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parseBackingChain, parseImageMap } from '../activities/qemu-img-output.js';
 import { streamImage } from '../activities/stream-image.js';
 import { streamSource } from '../activities/stream-source.js';
+import { fsyncPath } from '../activities/fsync-path.js';
 import { hashFile } from '../activities/stores/hash-file.js';
 import { lab, report } from './lab.js';
 import { alternate, median, prime } from './measure.js';
@@ -19,15 +20,6 @@ const sizeMiB = Number(process.env.VMSNAP_BENCH_SIZE_MIB ?? 4096);
 const dir = path.join(lab, 'bench', 'convert-pass');
 const disk = path.join(dir, 'bench-convert-pass.qcow2');
 const targets = { tmpfs: '/dev/shm/vmsnap-bench-convert.qcow2', disk: path.join(dir, 'out.qcow2') };
-
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 async function onePass(dest: string, durable: boolean): Promise<void> {
   const [info, map] = await Promise.all([
@@ -38,13 +30,13 @@ async function onePass(dest: string, durable: boolean): Promise<void> {
   if ('unsupported' in source) throw new Error(`the bench disk cannot be read in place: ${source.unsupported}`);
   await rm(dest, { force: true });
   await streamImage(source, dest, 'qcow2', { where: 'bench', flush: durable });
-  if (durable) await fsyncFile(dest);
+  if (durable) await fsyncPath(dest);
 }
 
 async function convertThenHash(dest: string, durable: boolean): Promise<void> {
   await rm(dest, { force: true });
   await execa('qemu-img', ['convert', '-W', '-U', '-f', 'qcow2', '-O', 'qcow2', disk, dest]);
-  await Promise.all([durable ? fsyncFile(dest) : Promise.resolve(), hashFile(dest)]);
+  await Promise.all([durable ? fsyncPath(dest) : Promise.resolve(), hashFile(dest)]);
 }
 
 await mkdir(dir, { recursive: true });

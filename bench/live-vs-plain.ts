@@ -6,22 +6,14 @@
  * define, convert to a temp file, copy into the store) and the floor (one qemu-img convert of the
  * chain into the store). Variants alternate A B C D E; medians; the page cache is primed first.
  */
-import { mkdir, open, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Client } from '@temporalio/client';
 import { dropDomain, lab, makeDomain, orchestrationOverhead, rounds, V, withTemporal } from './lab.js';
+import { fsyncPath } from '../activities/fsync-path.js';
 import { hashFile } from '../activities/stores/hash-file.js';
 import { alternate, median, prime } from './measure.js';
-
-async function fsyncFile(file: string): Promise<void> {
-  const fh = await open(file, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 const cases = (process.env.VMSNAP_BENCH_CASES ?? '1024:overlay 1024:flat 4096:overlay 4096:flat').split(/\s+/).filter(Boolean);
 const plainStore = path.join(lab, 'bench', 'plain-store');
@@ -70,7 +62,7 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
   const durableFloor = async () => {
     const out = path.join(plainStore, 'durable.qcow2');
     await execa('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', disk, out]);
-    await Promise.all([fsyncFile(out), hashFile(out)]);
+    await Promise.all([fsyncPath(out), hashFile(out)]);
   };
   const reset = async () => {
     await rm(plainStore, { recursive: true, force: true });

@@ -1,6 +1,7 @@
-import { access, constants, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ImageManifest } from '../../common/manifest.js';
+import { fsyncPath } from '../fsync-path.js';
 import { pathExists as exists } from '../path-exists.js';
 import { hashFile } from './hash-file.js';
 import type { ImageFilter } from './image-query.js';
@@ -72,15 +73,15 @@ export class FileStore implements ImageStore {
     // A digest taken while the file was written is only trusted for a file of the size it hashed.
     const known = digest && (await stat(staged)).size === digest.size ? digest : undefined;
     // Else the hash reads what the writer left in the page cache while the flush writes it to disk.
-    const [, { sha256, size: sizeBytes }] = await Promise.all([fsync(staged), known ?? hashFile(staged, onBytes)]);
+    const [, { sha256, size: sizeBytes }] = await Promise.all([fsyncPath(staged), known ?? hashFile(staged, onBytes)]);
     const full: ImageManifest = { ...manifest, sha256, sizeBytes };
     const tmpManifest = `${this.stagingPath(tag)}.manifest`;
     await writeFile(tmpManifest, JSON.stringify(full, null, 2) + '\n');
-    await fsync(tmpManifest);
+    await fsyncPath(tmpManifest);
     await rename(tmpManifest, this.manifestPath(manifest.name));
     await writeFile(path.join(this.dir, `${manifest.name}.sha256`), `${sha256}  ${path.basename(final)}\n`);
     await rename(staged, final);
-    await fsync(this.dir);
+    await fsyncPath(this.dir);
     return { ...full, location };
   }
 
@@ -132,15 +133,5 @@ export class FileStore implements ImageStore {
   async fetch(image: StoredImage, _dest: string, onBytes?: (n: number) => void): Promise<ImageDigest & { path: string }> {
     const file = this.imagePath(image.name, image.format);
     return { path: file, ...(await hashFile(file, onBytes)) };
-  }
-}
-
-
-async function fsync(p: string): Promise<void> {
-  const fh = await open(p, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
