@@ -10,7 +10,8 @@ import { parseBackingChain, parseConvertProgress, parseImageInfo, parseImageMap 
 import { streamImage } from './stream-image.js';
 import type { StreamSource } from './stream-source.js';
 import { streamSource } from './stream-source.js';
-import type { ImageDigest } from './stores/image-store.js';
+import type { ImageDigest, NewImage } from './stores/image-store.js';
+import { convertIntoUpload } from './stream-upload.js';
 
 export interface DeltaSpec {
   domain: string;
@@ -41,6 +42,8 @@ export interface ConvertJob {
   dest: string;
   format: 'qcow2' | 'raw';
   where: { domain: string; disk: string };
+  /** The image's manifest, for a store that takes an upload while the image is made; absent in older runs. */
+  manifest?: NewImage;
 }
 
 /**
@@ -85,19 +88,27 @@ async function mapChain(ctx: HostContext, job: ConvertJob): Promise<StreamSource
  * source is converted by qemu-img and hashed later by the store. Idempotent like the convert.
  */
 export async function convertAndHash(ctx: HostContext, job: ConvertJob): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
-  const source = await mapChain(ctx, job);
+  const store = job.store === undefined ? undefined : ctx.stores.get(job.store);
+  const upload = job.manifest ? store?.upload : undefined;
+  // Glance's record calls run while qemu-img maps the chain.
+  const [source, ready] = await Promise.all([mapChain(ctx, job), job.manifest ? upload?.prepare(job.manifest) : undefined]);
   if ('unsupported' in source) {
     log.info('converting with qemu-img: the chain cannot be read in place', { reason: source.unsupported, ...job.where });
     return convertWithProgress(ctx, job);
   }
   const report = progressReporter(ctx, 'convert');
-  await rm(job.dest, { force: true });
-  await mkdir(path.dirname(job.dest), { recursive: true });
   report(0, job.virtualSize);
   const where = describeContext({ host: ctx.host, step: 'convert', ...job.where });
-  // A store that names the staged file itself fsyncs it first: flushing while writing overlaps that.
-  const flush = job.store === undefined || ctx.stores.get(job.store)?.publishesStagedFile !== false;
-  const digest = await streamImage(source, job.dest, job.format, { where, flush, signal: cancellationSignal(), onBytes: (n) => report(n, job.virtualSize) });
+  const opts = { where, signal: cancellationSignal(), onBytes: (n: number) => report(n, job.virtualSize) };
+  let digest: ImageDigest;
+  if (upload && ready && job.manifest) {
+    digest = await convertIntoUpload(upload, ready, source, { format: job.format, manifest: job.manifest }, opts);
+  } else {
+    await rm(job.dest, { force: true });
+    await mkdir(path.dirname(job.dest), { recursive: true });
+    // A store that names the staged file itself fsyncs it first: flushing while writing overlaps that.
+    digest = await streamImage(source, job.dest, job.format, { ...opts, flush: store?.publishesStagedFile !== false });
+  }
   report(job.virtualSize, job.virtualSize);
   return { sizeBytes: digest.size, digest };
 }
@@ -105,9 +116,9 @@ export async function convertAndHash(ctx: HostContext, job: ConvertJob): Promise
 export function createQemuImgActivities(ctx: HostContext) {
   const img = qemuImg(ctx);
 
-  async function convert(src: string, dest: string, format: 'qcow2' | 'raw', where: { domain: string; disk: string }, store?: string) {
-    const { virtualSize, format: srcFormat } = await img.info(src, 'convert', where);
-    return convertAndHash(ctx, { src, srcFormat, virtualSize, dest, format, where, store });
+  async function convert(job: Omit<ConvertJob, 'srcFormat' | 'virtualSize'>) {
+    const { virtualSize, format: srcFormat } = await img.info(job.src, 'convert', job.where);
+    return convertAndHash(ctx, { ...job, srcFormat, virtualSize });
   }
 
   return {
@@ -127,20 +138,21 @@ export function createQemuImgActivities(ctx: HostContext) {
      * Converts the delta and its backing chain into one standalone image at the store's staging
      * path, heartbeating progress. Idempotent: it always rewrites the staging file from the start.
      */
-    async convertDelta(job: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw'; store?: string }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
-      const { domain, disk, tag, dest, format, store } = job;
-      return convert(deltaPath(ctx, tag, disk), dest, format, { domain, disk }, store);
+    async convertDelta(job: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw'; store?: string; manifest?: NewImage }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
+      const { domain, disk, tag, dest, format, store, manifest } = job;
+      return convert({ src: deltaPath(ctx, tag, disk), dest, format, where: { domain, disk }, store, manifest });
     },
 
     /**
      * Converts a stopped domain's disk (its whole chain) into a standalone image at the staging path.
      * The source is the disk the host reported in preflight; QEMU must not hold it (cold path).
      */
-    async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; store?: string; srcFormat?: string; virtualSize?: number }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
-      const { domain, disk, source, dest, format, store, srcFormat, virtualSize } = job;
+    async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; store?: string; srcFormat?: string; virtualSize?: number; manifest?: NewImage }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
+      const { domain, disk, source, dest, format, store, srcFormat, virtualSize, manifest } = job;
+      const base = { src: source, dest, format, where: { domain, disk }, store, manifest };
       // What inspect already read of the disk spares a qemu-img start.
-      if (srcFormat && virtualSize) return convertAndHash(ctx, { src: source, srcFormat, virtualSize, dest, format, where: { domain, disk }, store });
-      return convert(source, dest, format, { domain, disk }, store);
+      if (srcFormat && virtualSize) return convertAndHash(ctx, { ...base, srcFormat, virtualSize });
+      return convert(base);
     },
 
     /** Removes everything a run left in its work folder on this host. Idempotent. */

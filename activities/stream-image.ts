@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { permanentFailure, transientFailure } from '../common/failures.js';
 import { CLUSTER, clusterRuns, planQcow2, qcow2Head, qcow2L2Tables } from './qcow2-layout.js';
 import type { CopyExtent, StreamSource } from './stream-source.js';
@@ -12,9 +13,9 @@ const CHUNK_CLUSTERS = CHUNK / CLUSTER;
 
 /** One piece of the output, in file order: hashed always, written unless it is a raw hole. */
 interface Piece {
-  /** Fills the pool buffer it is given (or returns a buffer of its own) with the piece's bytes. */
-  fill(pool: Buffer): Promise<Buffer>;
-  /** Where the piece goes in the file; absent for a hole of a raw image (hashed, never written). */
+  /** Fills the buffer it is given (or returns a buffer of its own) with the piece's bytes. */
+  fill(buf: Buffer): Promise<Buffer>;
+  /** Where the piece goes in the file; absent for a hole of a raw image (written to a file as a hole). */
   at?: number;
   /** Guest bytes done once this piece is out, for progress. */
   guestDone: number;
@@ -29,6 +30,17 @@ export interface StreamOptions {
   where: string;
 }
 
+/** Where the pieces go, in file order. */
+interface Sink {
+  /** The sink holds on to what it is given after the write (a socket does): every piece gets a buffer of its own. */
+  readonly keepsBuffers: boolean;
+  write(data: Buffer, at: number | undefined): Promise<void>;
+  /** After the last write; waits for what the sink still does with the bytes. */
+  finish(): Promise<void>;
+  /** After a failure: waits until the sink no longer touches the file (the caller closes or destroys it). */
+  settle(): Promise<void>;
+}
+
 /**
  * Writes a standalone image of the chain at `dest` front to back, hashing each byte as it is
  * written: one pass over the data instead of a convert and a second read for the digest. Guest
@@ -36,14 +48,10 @@ export interface StreamOptions {
  * meanwhile (the caller froze it under an overlay, stopped the domain, or ended the mirror).
  */
 export async function streamImage(source: StreamSource, dest: string, format: 'qcow2' | 'raw', opts: StreamOptions): Promise<ImageDigest> {
-  const inputs: FileHandle[] = [];
   let out: FileHandle | undefined;
   try {
-    for (const f of source.files) inputs.push(await open(f, 'r'));
     out = await open(dest, 'w', 0o600);
-    const reader = new ExtentReader(source.extents, inputs, opts.where);
-    const pieces = format === 'qcow2' ? qcow2Pieces(source, reader) : rawPieces(source, reader);
-    const sha256 = await pump(pieces, out, dest, opts);
+    const sha256 = await withChain(source, opts, (reader) => pump(pieces(source, format, reader), fileSink(out!, dest, opts), opts));
     let size = (await out.stat()).size;
     if (format === 'raw') {
       await out.truncate(source.virtualSize);
@@ -51,46 +59,125 @@ export async function streamImage(source: StreamSource, dest: string, format: 'q
     }
     return { sha256, size };
   } finally {
-    await Promise.allSettled([...inputs, ...(out ? [out] : [])].map((h) => h.close()));
+    await out?.close().catch(() => undefined);
   }
+}
+
+/** The size of the image `streamImage` or `streamImageTo` makes of the chain, known before a byte is written. */
+export function imageSize(source: StreamSource, format: 'qcow2' | 'raw'): number {
+  return format === 'raw' ? source.virtualSize : planQcow2(source.virtualSize, clusterRuns(source.extents)).totalClusters * CLUSTER;
+}
+
+/**
+ * The same image as `streamImage`, as a stream of its bytes in file order (holes sent as zeros),
+ * hashed on the way: for a store that takes an upload, so no file is written at all. Waits for
+ * `out` to take each piece (its back-pressure paces the reads), and ends it after the last one.
+ * A write to an `out` destroyed meanwhile throws `StreamClosedError`.
+ */
+export async function streamImageTo(source: StreamSource, format: 'qcow2' | 'raw', out: Writable, opts: StreamOptions): Promise<ImageDigest> {
+  const sha256 = await withChain(source, opts, (reader) => pump(pieces(source, format, reader), streamSink(out), opts));
+  return { sha256, size: imageSize(source, format) };
+}
+
+/** What the reader of a stream left: the stream was destroyed before the image was all written. */
+export class StreamClosedError extends Error {
+  constructor(cause?: Error | null) {
+    super(`the receiving end closed before the image was written${cause ? `: ${cause.message}` : ''}`, { cause });
+  }
+}
+
+async function withChain<T>(source: StreamSource, opts: StreamOptions, use: (reader: ExtentReader) => Promise<T>): Promise<T> {
+  const inputs: FileHandle[] = [];
+  try {
+    for (const f of source.files) inputs.push(await open(f, 'r'));
+    return await use(new ExtentReader(source.extents, inputs, opts.where));
+  } finally {
+    await Promise.allSettled(inputs.map((h) => h.close()));
+  }
+}
+
+function pieces(source: StreamSource, format: 'qcow2' | 'raw', reader: ExtentReader): Iterator<Piece> {
+  return format === 'qcow2' ? qcow2Pieces(source, reader) : rawPieces(source, reader);
 }
 
 /**
  * Reads, hashes and writes the pieces as a pipeline: the next piece is read (on libuv's threads)
  * and the last one written while this one is hashed (on the main thread). Three pool buffers: one
- * being read, one being hashed, one being written.
+ * being read, one being hashed, one being written (fresh buffers when the sink keeps them).
  */
-async function pump(pieces: Iterator<Piece>, out: FileHandle, dest: string, opts: StreamOptions): Promise<string> {
+async function pump(pieces: Iterator<Piece>, sink: Sink, opts: StreamOptions): Promise<string> {
   const hash = createHash('sha256');
   const pool = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   const start = (k: number) => {
     const step = pieces.next();
     if (step.done) return undefined;
     const piece = step.value;
-    return handled(piece.fill(pool[k % 3]!).then((data) => ({ piece, data })));
+    return handled(piece.fill(sink.keepsBuffers ? Buffer.allocUnsafe(CHUNK) : pool[k % 3]!).then((data) => ({ piece, data })));
   };
   let k = 0;
   let next = start(k);
   let writing: Promise<void> = Promise.resolve();
-  const flusher = earlyFlush(out, opts.flush === true);
   try {
     while (next) {
       const { piece, data } = await next;
       next = start(++k);
       hash.update(data);
       await writing;
-      if (piece.at !== undefined) writing = handled(writeAll(out, data, piece.at, dest, opts.where).then(() => flusher.wrote(data.length)));
+      writing = handled(sink.write(data, piece.at));
       opts.onBytes?.(piece.guestDone);
       opts.signal?.throwIfAborted();
     }
     await writing;
-    await flusher.done();
+    await sink.finish();
   } catch (e) {
     // Nothing may still use the buffers or the files once the caller closes them.
-    await Promise.allSettled([next, writing, flusher.done()]);
+    await Promise.allSettled([next, writing, sink.settle()]);
     throw e;
   }
   return hash.digest('hex');
+}
+
+/** Pieces into a file at their offsets; raw holes are left unwritten. */
+function fileSink(out: FileHandle, dest: string, opts: StreamOptions): Sink {
+  const flusher = earlyFlush(out, opts.flush === true);
+  return {
+    keepsBuffers: false,
+    async write(data, at) {
+      if (at === undefined) return;
+      await writeAll(out, data, at, dest, opts.where);
+      flusher.wrote(data.length);
+    },
+    finish: () => flusher.done(),
+    settle: () => flusher.done(),
+  };
+}
+
+/** Every piece into a stream, holes included, each write waiting until the stream has room again. */
+function streamSink(out: Writable): Sink {
+  return {
+    keepsBuffers: true,
+    write(data) {
+      if (out.destroyed) return Promise.reject(new StreamClosedError(out.errored));
+      if (out.write(data)) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const settle = (err?: Error) => {
+          out.off('drain', drained);
+          out.off('close', closed);
+          if (err) reject(err);
+          else resolve();
+        };
+        const drained = () => settle();
+        const closed = () => settle(new StreamClosedError(out.errored));
+        out.on('drain', drained);
+        out.on('close', closed);
+      });
+    },
+    finish() {
+      if (!out.destroyed && !out.writableEnded) out.end();
+      return Promise.resolve();
+    },
+    settle: () => Promise.resolve(),
+  };
 }
 
 /**

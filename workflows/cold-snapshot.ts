@@ -1,4 +1,5 @@
 import type { DomainFacts } from '../activities/index.js';
+import type { NewImage } from '../activities/stores/image-store.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import { overlayMergeBack, type PathOutcome } from './overlay-merge.js';
@@ -14,6 +15,8 @@ export interface ColdSnapshotInput {
   tag: string;
   /** Return the merge as a tail that runs beside the store step (false only when replaying older runs). */
   mergeBesideStore: boolean;
+  /** The image's manifest: a store that takes uploads gets the image while the convert makes it. */
+  manifest?: NewImage;
 }
 
 /**
@@ -32,7 +35,7 @@ export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track
   const disk = facts.disk.target;
   const source = facts.disk.sourceFile ?? '';
   const wasRunning = facts.state === 'running' || facts.state === 'paused';
-  const convert = () => track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, store: request.store }));
+  const convert = () => track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, store: request.store, manifest: input.manifest }));
   if (!wasRunning) {
     const { digest } = await convert();
     return { downtimeMs: 0, digest };

@@ -1,4 +1,5 @@
 import type { DomainFacts } from '../activities/index.js';
+import type { NewImage } from '../activities/stores/image-store.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import { overlayMergeBack, type PathOutcome } from './overlay-merge.js';
@@ -15,20 +16,22 @@ export interface LiveSnapshotInput {
   stagingPath: string;
   /** Skip the stale-job step when inspect saw no job (false only when replaying older runs). */
   skipIdleAbort: boolean;
+  /** The image's manifest: a store that takes uploads gets the image while the convert makes it. */
+  manifest?: NewImage;
 }
 
 /**
  * The live path. The domain keeps running throughout; every step that changes something has its
  * compensation registered first. After ending any stale block job, one of:
  * - overlay: create an external overlay (the snapshot point: the disk stops changing) → convert
- *   the disk into the store's staging file → merge the overlay back (returned as the tail, so it
+ *   the disk into the store's staging file (or straight into an upload) → merge the overlay back (returned as the tail, so it
  *   runs while the store step hashes and publishes);
  * - backup: QEMU's backup job writes the image into the staging file;
  * - transient-job / undefine, as the seeds run it: create the delta → save the inactive XML and
  *   undefine (undefine strategy) → blockcopy → abort the job → define → convert the delta.
  */
 export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: LiveSnapshotInput): Promise<PathOutcome> {
-  const { request, facts, plan, tag, stagingPath } = input;
+  const { request, facts, plan, tag, stagingPath, manifest } = input;
   const { domain } = request;
   const disk = facts.disk.target;
 
@@ -51,6 +54,7 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
         store: request.store,
         srcFormat: facts.disk.format,
         virtualSize: facts.disk.virtualSize,
+        manifest,
       }),
     );
     return { tail: merge, digest };
@@ -105,6 +109,6 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
     saga.settle(redefine);
   }
 
-  const { digest } = await track.run('convert', () => acts.long.convertDelta({ domain, disk, tag, dest: stagingPath, format: request.format, store: request.store }));
+  const { digest } = await track.run('convert', () => acts.long.convertDelta({ domain, disk, tag, dest: stagingPath, format: request.format, store: request.store, manifest }));
   return { digest };
 }

@@ -97,8 +97,8 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     let downtimeMs = 0;
     let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
     let outcome: PathOutcome = {};
-    if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease });
-    else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease }));
+    if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease, manifest });
+    else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease, manifest }));
     else direct = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath });
     // The digest the convert step took while writing only changes the store step's input, not
     // the commands: runs recorded before it replay unchanged (their convert results have none).

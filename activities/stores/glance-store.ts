@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+import { pipeline as pipelineAsync } from 'node:stream/promises';
 import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline, Transform } from 'node:stream';
 import { transientFailure } from '../../common/failures.js';
 import type { GlanceClient, GlanceImage } from './glance-client.js';
 import type { RbdClient, RbdRef } from '../rbd-client.js';
 import type { ImageFilter } from './image-query.js';
 import { matchesFilter } from './image-query.js';
-import type { ClonePool, ImageDigest, ImageStore, NewImage, StoredImage } from './image-store.js';
+import type { ClonePool, ImageDigest, ImageStore, NewImage, StoredImage, StreamUpload } from './image-store.js';
 import { madeBy, META_WORKFLOW, rbdLocation, STORE_SNAP } from './rbd-store.js';
 
 const WORKFLOW_PROP = 'vmsnap_workflow_id';
@@ -88,38 +89,74 @@ export class GlanceStore implements ImageStore {
   }
 
   async commit(tag: string, image: NewImage, onBytes?: (n: number) => void, digest?: ImageDigest): Promise<StoredImage> {
-    const target = await this.recordFor(image);
-    if (target.status === 'active' && typeof target.vmsnap_sha256 === 'string') return this.stored(target, image);
+    const ready = await this.prepare(image);
+    if ('stored' in ready) return ready.stored;
 
     const file = this.stagingPath(tag);
     const { size } = await stat(file);
     // On two cores every digest Node takes competes with Glance's own: the sha256 is taken only
     // when the convert step did not take it while writing the file.
     const sha256 = digest?.size === size ? undefined : createHash('sha256');
-    const sha512 = createHash('sha512');
     let done = 0;
-    const hashing = new Transform({
+    const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
         sha256?.update(chunk);
-        sha512.update(chunk);
         done += chunk.length;
         onBytes?.(done);
         cb(null, chunk);
       },
     });
-    await this.client.upload(target.id, createReadStream(file, { highWaterMark: 4 << 20 }).pipe(hashing), size);
-    const ours = { sha256: sha256 ? sha256.digest('hex') : (digest?.sha256 ?? ''), sha512: sha512.digest('hex') };
+    pipeline(createReadStream(file, { highWaterMark: 4 << 20 }), tap, () => undefined);
+    await this.send(ready.target, size, tap);
+    return this.seal(ready.target, image, { sha256: sha256?.digest('hex') ?? digest?.sha256 ?? '', size });
+  }
 
-    const after = await this.client.get(target.id);
-    if (!after || after.status !== 'active' || after.os_hash_algo !== 'sha512' || after.os_hash_value !== ours.sha512 || after.size !== size) {
-      await this.client.remove(target.id);
+  /** The convert step streams into Glance as it makes the image: no staged file, no second read. */
+  readonly upload: StreamUpload = this;
+
+  async prepare(image: NewImage): Promise<{ stored: StoredImage } | { target: string }> {
+    let rec = await this.recordFor(image);
+    if (rec.status === 'active') {
+      if (typeof rec.vmsnap_sha256 === 'string') return { stored: this.stored(rec, image) };
+      // Glance holds bytes this run never checked (the step ended before it sealed them): start over.
+      await this.client.remove(rec.id);
+      rec = await this.recordFor(image);
+    }
+    return { target: rec.id };
+  }
+
+  /** Uploads while taking the sha512 that Glance's own os_hash_value must match, with the size. */
+  async send(target: string, size: number, body: Readable): Promise<void> {
+    const sha512 = createHash('sha512');
+    const hashed = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        sha512.update(chunk);
+        cb(null, chunk);
+      },
+    });
+    // Either end failing ends both: the image's writer stops, and Glance sees the upload cut short.
+    pipeline(body, hashed, () => undefined);
+    try {
+      await this.client.upload(target, hashed, size);
+    } catch (e) {
+      hashed.destroy(e as Error);
+      throw e;
+    }
+    const ours = sha512.digest('hex');
+    const after = await this.client.get(target);
+    if (!after || after.status !== 'active' || after.os_hash_algo !== 'sha512' || after.os_hash_value !== ours || after.size !== size) {
+      await this.client.remove(target);
       throw transientFailure(
         'ChecksumMismatch',
-        `Glance at ${this.client.url} stored image ${target.id} as ${after?.status ?? 'missing'} with ${after?.os_hash_algo ?? '?'} ${after?.os_hash_value ?? '?'} and ${after?.size ?? '?'} bytes, not sha512 ${ours.sha512} and ${size} bytes: record deleted, upload will be retried`,
+        `Glance at ${this.client.url} stored image ${target} as ${after?.status ?? 'missing'} with ${after?.os_hash_algo ?? '?'} ${after?.os_hash_value ?? '?'} and ${after?.size ?? '?'} bytes, not sha512 ${ours} and ${size} bytes: record deleted, upload will be retried`,
       );
     }
-    await this.client.setProperties(target.id, { vmsnap_sha256: ours.sha256, vmsnap_image_id: image.imageId });
-    return this.stored({ ...after, vmsnap_sha256: ours.sha256 }, image);
+  }
+
+  /** Records our sha256 on the checked record: from now on it is a finished image. */
+  async seal(target: string, image: NewImage, digest: ImageDigest): Promise<StoredImage> {
+    await this.client.setProperties(target, { vmsnap_sha256: digest.sha256, vmsnap_image_id: image.imageId });
+    return this.stored({ id: target, size: digest.size, vmsnap_sha256: digest.sha256 }, image);
   }
 
   async remove(_imageName: string, _format: string, workflowId: string): Promise<boolean> {
@@ -179,7 +216,7 @@ export class GlanceStore implements ImageStore {
         cb(null, chunk);
       },
     });
-    await pipeline(await this.client.download(image.imageId), hashing, createWriteStream(dest));
+    await pipelineAsync(await this.client.download(image.imageId), hashing, createWriteStream(dest));
     return { path: dest, sha256: hash.digest('hex'), size };
   }
 
@@ -204,7 +241,7 @@ export class GlanceStore implements ImageStore {
     };
   }
 
-  stored(rec: GlanceImage, image: NewImage): StoredImage {
+  stored(rec: { id: string; size: number | null; vmsnap_sha256?: unknown }, image: NewImage): StoredImage {
     return {
       ...image,
       imageId: rec.id,

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { ImageManifest } from '../../common/manifest.js';
 import type { RbdClient, RbdRef } from '../rbd-client.js';
 import type { ImageFilter } from './image-query.js';
@@ -31,6 +32,11 @@ export interface ImageStore {
    * file's, when the convert step hashed it as it wrote it: the store then need not read it again.
    */
   commit(tag: string, image: NewImage, onBytes?: (n: number) => void, digest?: ImageDigest): Promise<StoredImage>;
+  /**
+   * Present when the store takes an image as an upload: the convert step then sends the bytes as
+   * it makes them, with no staged file, and the store step finds the image stored.
+   */
+  readonly upload?: StreamUpload;
   /** Deletes the image, only if this workflow made it. */
   remove(imageName: string, format: string, workflowId: string): Promise<boolean>;
   removeStaging(tag: string): Promise<void>;
@@ -50,6 +56,18 @@ export interface ImageStore {
    * finished image) when `isRunning` says their workflow is over. Returns what it removed.
    */
   reconcile?(host: string, isRunning: (workflowId: string) => Promise<boolean>): Promise<string[]>;
+}
+
+/**
+ * An upload fed while the image is made. Three calls, so a retried convert step finds its own work:
+ * `prepare` (this run's record, or the image an earlier attempt stored), `send` (the bytes, checked
+ * against what the store says it received), `seal` (the image's digest recorded: it is finished).
+ */
+export interface StreamUpload {
+  prepare(image: NewImage): Promise<{ stored: StoredImage } | { target: string }>;
+  /** Sends exactly `size` bytes from `body`; throws (and drops the record) when the store got other bytes. */
+  send(target: string, size: number, body: Readable): Promise<void>;
+  seal(target: string, image: NewImage, digest: ImageDigest): Promise<StoredImage>;
 }
 
 /** An RBD pool behind a store: where the direct RBD path clones, flattens and snapshots. */

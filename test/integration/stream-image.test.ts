@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -9,7 +9,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { execaRunner } from '../../activities/command.js';
 import type { HostContext } from '../../activities/host-context.js';
 import { createQemuImgActivities } from '../../activities/qemu-img.js';
+import type { NewImage } from '../../activities/stores/image-store.js';
+import { GlanceClient } from '../../activities/stores/glance-client.js';
+import { GlanceStore } from '../../activities/stores/glance-store.js';
 import { sameContent } from './lab.js';
+import { downloadGlanceImage, GLANCE, glanceImages } from './openstack.js';
 
 // The convert step's own writer against real qemu-img: whatever chain it reads, the image it
 // writes must pass `qemu-img check`, hold the chain's guest content, and carry the digest of its bytes.
@@ -24,23 +28,24 @@ const img = (...args: string[]) => execa('qemu-img', args);
 const io = (file: string, format: string, ...cmds: string[]) => execa('qemu-io', ['-f', format, ...cmds.flatMap((c) => ['-c', c]), file]);
 
 let dir: string;
+const glance = () => new GlanceStore('glance', new GlanceClient(`http://127.0.0.1:${GLANCE.open}`), dir);
 const ctx = (): HostContext => ({
   host: 'stream-test',
   libvirtUri: 'qemu:///system',
   stateDir: dir,
-  stores: new Map(),
+  stores: new Map([['glance', glance()]]),
   run: execaRunner,
   reportProgress: () => Promise.resolve(),
   isWorkflowRunning: () => Promise.resolve(false),
 });
 
-async function convert(source: string, format: 'qcow2' | 'raw', name: string) {
+async function convert(source: string, format: 'qcow2' | 'raw', name: string, into?: { store: string; manifest: NewImage }) {
   const dest = path.join(dir, name);
   const beats: unknown[] = [];
   const env = new MockActivityEnvironment();
   env.on('heartbeat', (d: unknown) => beats.push(d));
   const acts = createQemuImgActivities(ctx());
-  const result: Awaited<ReturnType<typeof acts.convertDisk>> = await env.run(() => acts.convertDisk({ domain: 'd1', disk: 'vda', source, dest, format }));
+  const result: Awaited<ReturnType<typeof acts.convertDisk>> = await env.run(() => acts.convertDisk({ domain: 'd1', disk: 'vda', source, dest, format, ...into }));
   return { dest, result, beats };
 }
 
@@ -127,5 +132,68 @@ describe('convert writes the image front to back and hashes it on the way', () =
     const out = await convert(compressed, 'qcow2', 'compressed-out.qcow2');
     expect(out.result.digest).toBeUndefined();
     expect(await sameContent(top, out.dest)).toBe(true);
+  });
+});
+
+describe('convert streams into a store that takes uploads (Glance), with no staged file', () => {
+  let top: string;
+  beforeAll(async () => {
+    const base = path.join(dir, 'up-base.qcow2');
+    top = path.join(dir, 'up-top.qcow2');
+    await img('create', '-q', '-f', 'qcow2', base, String(600 * 1024 * 1024 + 512));
+    await io(base, 'qcow2', 'write -P 0x11 0 9M', 'write -P 0x33 511M 2M', 'write -P 0x44 600M 512');
+    await img('create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', top);
+    await io(top, 'qcow2', 'write -P 0x55 1M 64k', 'write -z 2M 64k', 'write -P 0x66 1000000 4k');
+  });
+
+  const manifest = (label: string, format: 'qcow2' | 'raw'): NewImage => ({
+    imageId: randomUUID(),
+    name: `stream-${label}`,
+    format,
+    virtualSizeBytes: 600 * 1024 * 1024 + 512,
+    source: { host: 'stream-test', domain: 'd1', disk: 'vda' },
+    mode: 'live',
+    workflowId: `stream-${label}-${randomUUID()}`,
+    createdAt: new Date().toISOString(),
+    properties: {},
+  });
+
+  /** The one record of the run is active, sealed with the digest, and holds the chain's content. */
+  async function expectUploaded(m: NewImage, digest: { sha256: string; size: number } | undefined, format: 'qcow2' | 'raw') {
+    const records = await glanceImages(GLANCE.open, { vmsnap_workflow_id: m.workflowId });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ status: 'active', vmsnap_sha256: digest?.sha256, size: digest?.size, disk_format: format });
+    const file = path.join(dir, `${m.name}.${format}`);
+    await downloadGlanceImage(GLANCE.open, String(records[0]?.id), file);
+    await expectFaithful(top, { dest: file, result: { sizeBytes: digest?.size ?? -1, digest } }, format);
+    return records[0];
+  }
+
+  it.each(['qcow2', 'raw'] as const)('into %s: Glance gets the image as it is made; a retry finds it stored', async (format) => {
+    const m = manifest(`once-${format}`, format);
+    const out = await convert(top, format, `${m.name}.staging`, { store: 'glance', manifest: m });
+    await expect(stat(out.dest)).rejects.toThrow(/ENOENT/);
+    const rec = await expectUploaded(m, out.result.digest, format);
+    // The convert ran again (its worker died before Temporal heard of the result): nothing is sent twice.
+    const again = await convert(top, format, `${m.name}.staging`, { store: 'glance', manifest: m });
+    expect(again.result.digest).toEqual(out.result.digest);
+    expect((await expectUploaded(m, again.result.digest, format))?.id).toBe(rec?.id);
+    // The store step then only finds the image: no staged file to read.
+    const stored = await glance().commit(`${m.name}`, m, undefined, out.result.digest);
+    expect(stored).toMatchObject({ imageId: rec?.id, sha256: out.result.digest?.sha256, sizeBytes: out.result.digest?.size });
+  });
+
+  it('an upload an earlier attempt left unsealed is replaced, not trusted', async () => {
+    const m = manifest('unsealed', 'qcow2');
+    const store = glance();
+    const first = await store.prepare(m);
+    if (!('target' in first)) throw new Error('a new run found a stored image');
+    // What a step that died between Glance's answer and the seal leaves: an active record without our digest.
+    const small = path.join(dir, 'unsealed-small.qcow2');
+    await img('create', '-q', '-f', 'qcow2', small, '1M');
+    await store.client.upload(first.target, createReadStream(small), (await stat(small)).size);
+    const out = await convert(top, 'qcow2', `${m.name}.staging`, { store: 'glance', manifest: m });
+    const rec = await expectUploaded(m, out.result.digest, 'qcow2');
+    expect(rec?.id).not.toBe(first.target);
   });
 });
