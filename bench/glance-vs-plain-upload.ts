@@ -7,13 +7,13 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { alternate, median, prime } from './measure.js';
-import { dropDomain, lab, makeDomain, report, rounds, withTemporal } from './lab.js';
+import { dropDomain, lab, makeDomain, report, rounds, StepTimes, withTemporal } from './lab.js';
 
 const sizeMiB = Number(process.env.VMSNAP_BENCH_SIZE_MIB ?? 1024);
 const domain = `bench-glance-${sizeMiB}`;
 const glance = process.env.VMSNAP_BENCH_GLANCE ?? 'http://127.0.0.1:9292';
 const created: string[] = [];
-const steps: Record<string, number[]> = {};
+const steps = new StepTimes();
 
 async function plainUpload(disk: string): Promise<void> {
   const tmp = path.join(lab, 'bench', 'glance-plain.qcow2');
@@ -35,9 +35,7 @@ const dom = await makeDomain(domain, sizeMiB, 'overlay');
 await withTemporal(async (snapshot) => {
   const times = await alternate(
     {
-      'vmsnap into glance': async () => {
-        for (const s of (await snapshot({ domain, store: 'glance' })).steps) (steps[s.name] ??= []).push(s.ms);
-      },
+      'vmsnap into glance': async () => steps.add(await snapshot({ domain, store: 'glance' })),
       'convert + plain upload': () => plainUpload(dom.disk),
     },
     rounds,
@@ -47,7 +45,7 @@ await withTemporal(async (snapshot) => {
     },
   );
   report(`Glance snapshot of a ${sizeMiB} MiB overlay disk`, times, median, [['vmsnap into glance', 'convert + plain upload']]);
-  console.log('  vmsnap steps, median ms: ' + Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(', '));
+  steps.print('vmsnap', median);
 });
 await cleanup();
 await dropDomain(domain);

@@ -86,3 +86,17 @@ export function report(title: string, times: Record<string, number[]>, median: (
   for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(24)} ${median(v).toFixed(2)} s   (runs: ${v.map((x) => x.toFixed(2)).join(', ')})`);
   for (const [a, b] of ratios) console.log(`  ${`${a} / ${b}`.padEnd(40)} = ${(median(times[a] ?? []) / median(times[b] ?? [])).toFixed(2)}`);
 }
+
+/** Each named step's times over the runs of a variant, printed as medians. */
+export class StepTimes {
+  private readonly byName: Record<string, number[]> = {};
+
+  add(result: SnapshotResult): SnapshotResult {
+    for (const s of result.steps) (this.byName[s.name] ??= []).push(s.ms);
+    return result;
+  }
+
+  print(label: string, median: (xs: number[]) => number): void {
+    console.log(`  ${label} steps, median ms: ` + Object.entries(this.byName).map(([k, v]) => `${k} ${median(v)}`).join(', '));
+  }
+}

@@ -10,7 +10,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import type { Client } from '@temporalio/client';
-import { dropDomain, lab, makeDomain, orchestrationOverhead, rounds, V, withTemporal } from './lab.js';
+import { dropDomain, lab, makeDomain, orchestrationOverhead, rounds, StepTimes, V, withTemporal } from './lab.js';
 import { fsyncPath } from '../activities/fsync-path.js';
 import { hashFile } from '../activities/stores/hash-file.js';
 import { alternate, median, prime } from './measure.js';
@@ -25,7 +25,7 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
   const domain = `bench-live-${sizeMiB}-${layout}`;
   const { dir, disk, base } = await makeDomain(domain, sizeMiB, layout);
   const chain = layout === 'overlay' ? [disk, base] : [disk];
-  const steps: Record<string, number[]> = {};
+  const steps = new StepTimes();
   const overhead: number[] = [];
   const dispatch: number[] = [];
   const perActivity: number[] = [];
@@ -34,7 +34,7 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
   const vmsnap = (strategy: string) => async () => {
     const r = await snapshot({ domain, name: `${domain}-${++n}`, strategy: strategy as 'auto' });
     if (strategy !== 'auto') return;
-    for (const s of r.steps) (steps[s.name] ??= []).push(s.ms);
+    steps.add(r);
     autoRuns.push({ workflowId: r.workflowId, steps: r.steps.length });
   };
   const plainSequence = async () => {
@@ -83,7 +83,7 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
   console.log(`\nlive snapshot, ${sizeMiB} MiB ${layout} disk (half random data), medians of ${rounds} alternated runs`);
   for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(17)} ${m(k).toFixed(2)} s   (runs: ${v.map((x) => x.toFixed(2)).join(', ')})`);
   console.log(`  vmsnap / floor = ${(m('vmsnap') / m('floor')).toFixed(2)}, vmsnap / durable floor = ${(m('vmsnap') / m('durable-floor')).toFixed(2)}, vmsnap / plain = ${(m('vmsnap') / m('plain')).toFixed(2)}, backup / floor = ${(m('vmsnap-backup') / m('floor')).toFixed(2)}, blockcopy / floor = ${(m('vmsnap-blockcopy') / m('floor')).toFixed(2)}, plain / floor = ${(m('plain') / m('floor')).toFixed(2)}`);
-  console.log('  vmsnap (auto) steps, median ms: ' + Object.entries(steps).map(([k, v]) => `${k} ${median(v)}`).join(', '));
+  steps.print('vmsnap (auto)', median);
   console.log(
     `  orchestration overhead (workflow wall − activity execution): median ${median(overhead).toFixed(1)} ms per named step, ${median(perActivity).toFixed(1)} ms per durable step (activity); activity dispatch (scheduled → started): median ${median(dispatch).toFixed(1)} ms`,
   );

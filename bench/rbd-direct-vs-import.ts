@@ -7,12 +7,13 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { alternate, median } from './measure.js';
-import { cephConf, dropDomain, lab, makeDomain, report, rounds, withTemporal } from './lab.js';
+import { cephConf, dropDomain, lab, makeDomain, report, rounds, StepTimes, withTemporal } from './lab.js';
 
 const sizeMiB = Number(process.env.VMSNAP_BENCH_SIZE_MIB ?? 1024);
 const domain = `bench-rbd-${sizeMiB}`;
 const rbd = (...args: string[]) => execa('rbd', ['--conf', cephConf, ...args]);
 let n = 0;
+const steps = new StepTimes();
 
 async function exportConvertImport(): Promise<void> {
   const tmp = path.join(lab, 'bench', 'rbd-export.raw');
@@ -38,11 +39,12 @@ async function cleanup(): Promise<void> {
 await makeDomain(domain, sizeMiB, 'rbd');
 await withTemporal(async (snapshot) => {
   const times = await alternate(
-    { 'vmsnap rbd direct': () => snapshot({ domain, store: 'pool', name: `bench-direct-${++n}` }), 'export-convert-import': exportConvertImport },
+    { 'vmsnap rbd direct': async () => steps.add(await snapshot({ domain, store: 'pool', name: `bench-direct-${++n}` })), 'export-convert-import': exportConvertImport },
     rounds,
     cleanup,
   );
   report(`RBD snapshot of a ${sizeMiB} MiB image`, times, median, [['vmsnap rbd direct', 'export-convert-import']]);
+  steps.print('vmsnap', median);
 });
 await cleanup();
 await dropDomain(domain);
