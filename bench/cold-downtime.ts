@@ -37,7 +37,7 @@ const results = await withTemporal(async (snapshot) => {
         },
       },
       rounds,
-      () => prime([disk]),
+      () => prime([disk], path.dirname(disk)),
     );
     await dropDomain(domain);
     out[sizeMiB] = { vmsnap: median(down.vmsnap), plain: median(down.plain) };

@@ -53,7 +53,7 @@ try {
     async () => {
       await Promise.all(Object.values(targets).map((t) => rm(t, { force: true })));
       await execa('sync');
-      await prime([disk]);
+      await prime([disk], dir);
     },
   );
   report(`The convert step alone, ${sizeMiB} MiB flat qcow2 (half data)`, times, median, [

@@ -41,7 +41,7 @@ await withTemporal(async (snapshot) => {
     rounds,
     async () => {
       await cleanup();
-      await prime([dom.disk, dom.base]);
+      await prime([dom.disk, dom.base], path.join(lab, 'bench'));
     },
   );
   report(`Glance snapshot of a ${sizeMiB} MiB overlay disk`, times, median, [['vmsnap into glance', 'convert + plain upload']]);

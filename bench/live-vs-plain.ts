@@ -68,7 +68,7 @@ async function runCase(spec: string, snapshot: Parameters<Parameters<typeof with
     await rm(plainStore, { recursive: true, force: true });
     await mkdir(plainStore, { recursive: true });
     for (const f of await readdir(images).catch(() => [] as string[])) if (f.startsWith(`${domain}-`)) await rm(path.join(images, f));
-    await prime(chain);
+    await prime(chain, images);
   };
   const times = await alternate({ vmsnap: vmsnap('auto'), 'vmsnap-backup': vmsnap('backup'), 'vmsnap-blockcopy': vmsnap('transient-job'), plain: plainSequence, floor, 'durable-floor': durableFloor }, rounds, reset);
   await dropDomain(domain);
