@@ -14,10 +14,15 @@ fsid=""
 # (ceph-up.sh re-creates the lab cluster with a new fsid; Glance would refuse its locations).
 if answers "http://127.0.0.1:$port/healthcheck" && [ "$(cat "$G/fsid" 2>/dev/null)" = "$fsid" ]; then exit 0; fi
 log "starting Glance on :$port (auth: $auth)"
+# A Glance that died (crashed, or killed by a crash test) comes back with its database and images,
+# as a real one does; one that answers is stopped and set up afresh.
 if [ -f "$G/pid" ] && kill "$(cat "$G/pid")" 2>/dev/null; then
   old="$(cat "$G/pid")"; for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.2; done
+  rm -rf "$G"
+elif [ "$(cat "$G/fsid" 2>/dev/null)" != "$fsid" ]; then
+  rm -rf "$G"
 fi
-rm -rf "$G"; mkdir -p "$G"/{images,staging,tasks}
+mkdir -p "$G"/{images,staging,tasks}
 flavor=""; [ "$auth" = keystone ] && flavor=keystone
 cat >"$G/glance-api.conf" <<CONF
 [DEFAULT]

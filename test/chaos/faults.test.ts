@@ -88,8 +88,9 @@ describe.sequential('faults in the components', () => {
       layout: 'overlay',
       sizeMiB: 512,
       request: { store: 'glance-crash' },
+      // The image goes up while the convert step makes it.
       during: {
-        step: 'store',
+        step: 'convert',
         act: async () => {
           await killGlance(GLANCE.crash);
           await startGlance(GLANCE.crash);
