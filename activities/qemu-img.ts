@@ -136,7 +136,8 @@ export function createQemuImgActivities(ctx: HostContext) {
 
     /**
      * Converts the delta and its backing chain into one standalone image at the store's staging
-     * path, heartbeating progress. Idempotent: it always rewrites the staging file from the start.
+     * path (or, for a store that takes uploads, straight into it), heartbeating progress.
+     * Idempotent: it always rewrites the staging file from the start.
      */
     async convertDelta(job: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw'; store?: string; manifest?: NewImage }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
       const { domain, disk, tag, dest, format, store, manifest } = job;
@@ -144,7 +145,8 @@ export function createQemuImgActivities(ctx: HostContext) {
     },
 
     /**
-     * Converts a stopped domain's disk (its whole chain) into a standalone image at the staging path.
+     * Converts a frozen disk (its whole chain) into a standalone image at the staging path, or
+     * straight into a store that takes uploads.
      * The source is the disk the host reported in preflight; QEMU must not hold it (cold path).
      */
     async convertDisk(job: { domain: string; disk: string; source: string; dest: string; format: 'qcow2' | 'raw'; store?: string; srcFormat?: string; virtualSize?: number; manifest?: NewImage }): Promise<{ sizeBytes: number; digest?: ImageDigest }> {
