@@ -41,7 +41,7 @@ export async function alternate(variants: Record<string, () => Promise<unknown>>
  * variant that runs next writes into memory the guest just used, as every other variant does. On
  * this lab's microVM, memory left free for a few seconds goes back to the host, and the next
  * process to fill the page cache with it pays for it: measured 4.7-8.6 s instead of 0.2-0.5 s for
- * 512 MiB of buffered writes (Node, dd and qemu-img alike) after 3 s of rest (.scratch experiments,
+ * 512 MiB of buffered writes (Node, dd and qemu-img alike) after 3 s of rest (bench/RESULTS.md,
  * session 6). Without this, whichever variant writes first after the reset pays, not the slowest.
  */
 export async function warmWrites(dir: string, like: string[]): Promise<void> {
