@@ -3,6 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { permanentFailure, transientFailure } from '../common/failures.js';
+import { handled } from './handled-promise.js';
 import { CLUSTER, clusterRuns, planQcow2, qcow2Head, qcow2L2Tables } from './qcow2-layout.js';
 import type { CopyExtent, StreamSource } from './stream-source.js';
 import type { ImageDigest } from './stores/image-store.js';
@@ -201,12 +202,6 @@ function earlyFlush(out: FileHandle, enabled: boolean) {
     },
     done: () => flushing ?? Promise.resolve(),
   };
-}
-
-/** Marks a promise that is awaited later as handled, so its failure meanwhile cannot end the process. */
-function handled<T>(p: Promise<T>): Promise<T> {
-  p.catch(() => undefined);
-  return p;
 }
 
 async function writeAll(out: FileHandle, data: Buffer, at: number, dest: string, where: string): Promise<void> {

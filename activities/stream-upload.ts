@@ -1,4 +1,5 @@
 import { PassThrough } from 'node:stream';
+import { handled } from './handled-promise.js';
 import type { StreamSource } from './stream-source.js';
 import type { StreamOptions } from './stream-image.js';
 import { imageSize, StreamClosedError, streamImageTo } from './stream-image.js';
@@ -22,8 +23,7 @@ export async function convertIntoUpload(
 ): Promise<ImageDigest> {
   if ('stored' in ready) return { sha256: ready.stored.sha256, size: ready.stored.sizeBytes };
   const body = new PassThrough({ highWaterMark: IN_FLIGHT });
-  const sending = upload.send(ready.target, imageSize(source, job.format), body);
-  sending.catch(() => undefined);
+  const sending = handled(upload.send(ready.target, imageSize(source, job.format), body));
   let digest: ImageDigest;
   try {
     digest = await streamImageTo(source, job.format, body, opts);
@@ -34,7 +34,6 @@ export async function convertIntoUpload(
     await sending.catch(() => undefined);
     throw e;
   }
-  await sending;
-  await upload.seal(ready.target, job.manifest, digest);
+  await upload.seal(ready.target, job.manifest, digest, await sending);
   return digest;
 }

@@ -17,12 +17,15 @@ else
 fi
 export CEPH_CONF="$(bash deploy/ceph-up.sh | tail -1)"
 bash deploy/openstack-up.sh >/dev/null
+# A second Glance set to hash uploads with sha256, for the Glance bench's side-by-side.
+bash deploy/glance-instance.sh 9298 none 8589934592 file sha256
 mkdir -p "$VMSNAP_LAB/bench/state"
 cat >"$VMSNAP_LAB/bench/worker.json" <<JSON
 { "ceph": { "conf": "$CEPH_CONF" },
   "stores": { "default": { "type": "file", "path": "$VMSNAP_LAB/bench/state/images" },
               "pool": { "type": "rbd", "pool": "images" },
-              "glance": { "type": "glance", "url": "http://127.0.0.1:9292" } } }
+              "glance": { "type": "glance", "url": "http://127.0.0.1:9292" },
+              "glance-sha256": { "type": "glance", "url": "http://127.0.0.1:9298" } } }
 JSON
 node dist/cli/main.js worker --host bench --state-dir "$VMSNAP_LAB/bench/state" --config "$VMSNAP_LAB/bench/worker.json" >"$VMSNAP_LAB/bench/worker.log" 2>&1 &
 worker=$!

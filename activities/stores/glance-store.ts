@@ -5,12 +5,13 @@ import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline, Transform } from 'node:stream';
-import { transientFailure } from '../../common/failures.js';
+import { permanentFailure, transientFailure } from '../../common/failures.js';
 import type { GlanceClient, GlanceImage } from './glance-client.js';
+import { GlanceHashing } from './glance-hash.js';
 import type { RbdClient, RbdRef } from '../rbd-client.js';
 import type { ImageFilter } from './image-query.js';
 import { matchesFilter } from './image-query.js';
-import type { ClonePool, ImageDigest, ImageStore, NewImage, StoredImage, StreamUpload } from './image-store.js';
+import type { ClonePool, ImageDigest, ImageStore, NewImage, SentDigests, StoredImage, StreamUpload } from './image-store.js';
 import { madeBy, META_WORKFLOW, rbdLocation, STORE_SNAP } from './rbd-store.js';
 
 const WORKFLOW_PROP = 'vmsnap_workflow_id';
@@ -21,15 +22,16 @@ const REUSABLE = new Set(['queued']);
 
 /**
  * Glance (OpenStack image API v2). A record is created as Nova creates snapshot records
- * (image_type snapshot, instance_uuid), the staged file is streamed up while it is hashed, and
- * Glance's own sha512 must match ours. A record this run left in `saving` (Glance died mid-upload)
- * is deleted and replaced; a failed run's records are deleted.
+ * (image_type snapshot, instance_uuid), the image is streamed up while it is hashed, and Glance's
+ * own digest (sha512 unless its config says otherwise) must match ours. A record this run left in
+ * `saving` (Glance died mid-upload) is deleted and replaced; a failed run's records are deleted.
  */
 export class GlanceStore implements ImageStore {
   readonly kind = 'glance' as const;
   readonly publishesStagedFile = false;
 
   readonly clonePool?: ClonePool;
+  private readonly hashing = new GlanceHashing();
 
   constructor(
     readonly name: string,
@@ -43,10 +45,13 @@ export class GlanceStore implements ImageStore {
 
   /** Glance must answer, and answer like Glance (a proxy's error page or another service does not). */
   async check(): Promise<void> {
-    const { body } = await this.client.call('GET', '/v2/images?limit=1');
-    if (!body || typeof body !== 'object' || !Array.isArray((body as { images?: unknown }).images)) {
+    // The newest active record also tells which digest Glance takes of uploads now.
+    const { body } = await this.client.call('GET', '/v2/images?limit=1&status=active&sort=created_at:desc');
+    const images = (body as { images?: unknown } | undefined)?.images;
+    if (!body || typeof body !== 'object' || !Array.isArray(images)) {
       throw new Error(`${this.client.url} does not answer like a Glance image API v2 (GET /v2/images gave no image list)`);
     }
+    this.hashing.learn(images[0] as GlanceImage | undefined);
   }
 
   /** Glance allows many images of one name: a name is never "taken". */
@@ -107,8 +112,8 @@ export class GlanceStore implements ImageStore {
       },
     });
     pipeline(createReadStream(file, { highWaterMark: 4 << 20 }), tap, () => undefined);
-    await this.send(ready.target, size, tap);
-    return this.seal(ready.target, image, { sha256: sha256?.digest('hex') ?? digest?.sha256 ?? '', size });
+    const sent = await this.send(ready.target, size, tap);
+    return this.seal(ready.target, image, { sha256: sha256?.digest('hex') ?? digest?.sha256 ?? '', size }, sent);
   }
 
   /** The convert step streams into Glance as it makes the image: no staged file, no second read. */
@@ -125,36 +130,39 @@ export class GlanceStore implements ImageStore {
     return { target: rec.id };
   }
 
-  /** Uploads while taking the sha512 that Glance's own os_hash_value must match, with the size. */
-  async send(target: string, size: number, body: Readable): Promise<void> {
-    const sha512 = createHash('sha512');
-    const hashed = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        sha512.update(chunk);
-        cb(null, chunk);
-      },
-    });
-    // Either end failing ends both: the image's writer stops, and Glance sees the upload cut short.
-    pipeline(body, hashed, () => undefined);
+  /** Uploads while taking the digest Glance takes, unless it is the writer's sha256. */
+  async send(target: string, size: number, body: Readable): Promise<SentDigests> {
+    const beside = this.hashing.beside();
+    let upload: Readable = body;
+    if (beside) {
+      const hashed = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          beside.hash.update(chunk);
+          cb(null, chunk);
+        },
+      });
+      // Either end failing ends both: the image's writer stops, and Glance sees the upload cut short.
+      pipeline(body, hashed, () => undefined);
+      upload = hashed;
+    }
     try {
-      await this.client.upload(target, hashed, size);
+      await this.client.upload(target, upload, size);
     } catch (e) {
-      hashed.destroy(e as Error);
+      upload.destroy(e as Error);
       throw e;
     }
-    const ours = sha512.digest('hex');
-    const after = await this.client.get(target);
-    if (!after || after.status !== 'active' || after.os_hash_algo !== 'sha512' || after.os_hash_value !== ours || after.size !== size) {
-      await this.client.remove(target);
-      throw transientFailure(
-        'ChecksumMismatch',
-        `Glance at ${this.client.url} stored image ${target} as ${after?.status ?? 'missing'} with ${after?.os_hash_algo ?? '?'} ${after?.os_hash_value ?? '?'} and ${after?.size ?? '?'} bytes, not sha512 ${ours} and ${size} bytes: record deleted, upload will be retried`,
-      );
-    }
+    return beside ? { [beside.algo]: beside.hash.digest('hex') } : {};
   }
 
-  /** Records our sha256 on the checked record: from now on it is a finished image. */
-  async seal(target: string, image: NewImage, digest: ImageDigest): Promise<StoredImage> {
+  /** Checks Glance's digest and size of the upload against ours, then records our sha256: from now on it is a finished image. */
+  async seal(target: string, image: NewImage, digest: ImageDigest, sent: SentDigests): Promise<StoredImage> {
+    const after = await this.client.get(target);
+    const bad = this.hashing.mismatch(after, digest, sent);
+    if (bad) {
+      await this.client.remove(target);
+      const what = `Glance at ${this.client.url} did not store the bytes sent as image ${target}: ${bad.why}; record deleted`;
+      throw bad.retry ? transientFailure('ChecksumMismatch', `${what}, upload will be retried`) : permanentFailure('StoreUnavailable', what);
+    }
     await this.client.setProperties(target, { vmsnap_sha256: digest.sha256, vmsnap_image_id: image.imageId });
     return this.stored({ id: target, size: digest.size, vmsnap_sha256: digest.sha256 }, image);
   }

@@ -65,10 +65,14 @@ export interface ImageStore {
  */
 export interface StreamUpload {
   prepare(image: NewImage): Promise<{ stored: StoredImage } | { target: string }>;
-  /** Sends exactly `size` bytes from `body`; throws (and drops the record) when the store got other bytes. */
-  send(target: string, size: number, body: Readable): Promise<void>;
-  seal(target: string, image: NewImage, digest: ImageDigest): Promise<StoredImage>;
+  /** Sends exactly `size` bytes from `body`; returns the digests it took of them on the way, by algorithm. */
+  send(target: string, size: number, body: Readable): Promise<SentDigests>;
+  /** Checks what the store says it received against `digest` and `sent`: throws (and drops the record) when it got other bytes. */
+  seal(target: string, image: NewImage, digest: ImageDigest, sent: SentDigests): Promise<StoredImage>;
 }
+
+/** Digests an upload took beside the image writer's sha256 (named as the store names them), to check the store's own. */
+export type SentDigests = Readonly<Record<string, string>>;
 
 /** An RBD pool behind a store: where the direct RBD path clones, flattens and snapshots. */
 export interface ClonePool {

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { LAB, ROOT } from './stack.js';
 
 export const KEYSTONE_URL = 'http://127.0.0.1:5000/v3';
-export const GLANCE = { open: 9292, keystone: 9293, crash: 9294, small: 9295, rbd: 9296 } as const;
+export const GLANCE = { open: 9292, keystone: 9293, crash: 9294, small: 9295, rbd: 9296, rehash: 9297 } as const;
 
 export function adminPassword(): string {
   const m = /^OS_ADMIN_PASSWORD=(.*)$/m.exec(readFileSync(path.join(LAB, 'openstack', 'passwords'), 'utf8'));
@@ -14,8 +14,8 @@ export function adminPassword(): string {
 }
 
 /** Starts (or finds running) one lab Glance instance. */
-export async function startGlance(port: number, opts: { auth?: 'none' | 'keystone'; sizeCap?: number; rbdConf?: string } = {}): Promise<void> {
-  const args = [String(port), opts.auth ?? 'none', String(opts.sizeCap ?? 4 * 1024 ** 3), opts.rbdConf ? 'rbd' : 'file'];
+export async function startGlance(port: number, opts: { auth?: 'none' | 'keystone'; sizeCap?: number; rbdConf?: string; hashing?: string } = {}): Promise<void> {
+  const args = [String(port), opts.auth ?? 'none', String(opts.sizeCap ?? 4 * 1024 ** 3), opts.rbdConf ? 'rbd' : 'file', opts.hashing ?? 'sha512'];
   await execa('bash', [path.join(ROOT, 'deploy/glance-instance.sh'), ...args], { stderr: 'inherit', env: opts.rbdConf ? { CEPH_CONF: opts.rbdConf } : {} });
 }
 

@@ -13,7 +13,7 @@ import type { NewImage } from '../../activities/stores/image-store.js';
 import { GlanceClient } from '../../activities/stores/glance-client.js';
 import { GlanceStore } from '../../activities/stores/glance-store.js';
 import { sameContent } from './lab.js';
-import { downloadGlanceImage, GLANCE, glanceImages } from './openstack.js';
+import { downloadGlanceImage, GLANCE, glanceImages, startGlance } from './openstack.js';
 
 // The convert step's own writer against real qemu-img: whatever chain it reads, the image it
 // writes must pass `qemu-img check`, hold the chain's guest content, and carry the digest of its bytes.
@@ -29,22 +29,22 @@ const io = (file: string, format: string, ...cmds: string[]) => execa('qemu-io',
 
 let dir: string;
 const glance = () => new GlanceStore('glance', new GlanceClient(`http://127.0.0.1:${GLANCE.open}`), dir);
-const ctx = (): HostContext => ({
+const ctx = (stores: HostContext['stores'] = new Map([['glance', glance()]])): HostContext => ({
   host: 'stream-test',
   libvirtUri: 'qemu:///system',
   stateDir: dir,
-  stores: new Map([['glance', glance()]]),
+  stores,
   run: execaRunner,
   reportProgress: () => Promise.resolve(),
   isWorkflowRunning: () => Promise.resolve(false),
 });
 
-async function convert(source: string, format: 'qcow2' | 'raw', name: string, into?: { store: string; manifest: NewImage }) {
+async function convert(source: string, format: 'qcow2' | 'raw', name: string, into?: { store: string; manifest: NewImage }, stores?: HostContext['stores']) {
   const dest = path.join(dir, name);
   const beats: unknown[] = [];
   const env = new MockActivityEnvironment();
   env.on('heartbeat', (d: unknown) => beats.push(d));
-  const acts = createQemuImgActivities(ctx());
+  const acts = createQemuImgActivities(ctx(stores));
   const result: Awaited<ReturnType<typeof acts.convertDisk>> = await env.run(() => acts.convertDisk({ domain: 'd1', disk: 'vda', source, dest, format, ...into }));
   return { dest, result, beats };
 }
@@ -181,6 +181,34 @@ describe('convert streams into a store that takes uploads (Glance), with no stag
     // The store step then only finds the image: no staged file to read.
     const stored = await glance().commit(`${m.name}`, m, undefined, out.result.digest);
     expect(stored).toMatchObject({ imageId: rec?.id, sha256: out.result.digest?.sha256, sizeBytes: out.result.digest?.size });
+  });
+
+  it("a Glance that hashes with sha256 is checked against the writer's digest; one switched back costs one retry", async () => {
+    await startGlance(GLANCE.rehash, { hashing: 'sha256' });
+    const store = new GlanceStore('rehash', new GlanceClient(`http://127.0.0.1:${GLANCE.rehash}`), dir);
+    const into = (m: NewImage) => ({ store: 'rehash', manifest: m });
+    const stores = new Map([['rehash', store]]);
+    const m1 = manifest('sha256', 'qcow2');
+    // Nothing told the store yet: it takes Glance's default sha512 in vain, and learns from the record.
+    const first = await convert(top, 'qcow2', `${m1.name}.staging`, into(m1), stores);
+    const [rec1] = await glanceImages(GLANCE.rehash, { vmsnap_workflow_id: m1.workflowId });
+    expect(rec1).toMatchObject({ os_hash_algo: 'sha256', os_hash_value: first.result.digest?.sha256, vmsnap_sha256: first.result.digest?.sha256 });
+    // From then on nothing is hashed beside the upload.
+    const m2 = manifest('sha256-again', 'raw');
+    const ready = await store.prepare(m2);
+    if (!('target' in ready)) throw new Error('a new run found a stored image');
+    const raw = path.join(dir, 'sha256-small.raw');
+    await img('create', '-q', '-f', 'raw', raw, '1M');
+    expect(await store.send(ready.target, (await stat(raw)).size, createReadStream(raw))).toEqual({});
+    expect((await store.seal(ready.target, m2, { sha256: await sha256(raw), size: (await stat(raw)).size }, {})).sha256).toBe(await sha256(raw));
+    // The operator sets Glance back to sha512: the next upload cannot be checked, is dropped, and its retry takes sha512.
+    await startGlance(GLANCE.rehash, { hashing: 'sha512' });
+    const m3 = manifest('sha512-back', 'qcow2');
+    await expect(convert(top, 'qcow2', `${m3.name}.staging`, into(m3), stores)).rejects.toThrow(/hashes images with sha512 .*the retry takes sha512/);
+    expect(await glanceImages(GLANCE.rehash, { vmsnap_workflow_id: m3.workflowId })).toHaveLength(0);
+    const retried = await convert(top, 'qcow2', `${m3.name}.staging`, into(m3), stores);
+    const [rec3] = await glanceImages(GLANCE.rehash, { vmsnap_workflow_id: m3.workflowId });
+    expect(rec3).toMatchObject({ status: 'active', os_hash_algo: 'sha512', vmsnap_sha256: retried.result.digest?.sha256 });
   });
 
   it('an upload an earlier attempt left unsealed is replaced, not trusted', async () => {
