@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { permanentFailure } from '../common/failures.js';
 import { overlayPath } from '../common/names.js';
@@ -8,6 +8,8 @@ import type { HostContext } from './host-context.js';
 import { pathExists as exists } from './path-exists.js';
 import { workDir } from './host-context.js';
 import { progressReporter } from './progress.js';
+import { commandFailure } from './command.js';
+import { handled } from './handled-promise.js';
 import { virsh } from './virsh.js';
 import { parseDomState, parseManagedSave } from './virsh-output.js';
 
@@ -27,22 +29,34 @@ export function createColdOverlayActivities(ctx: HostContext) {
   };
 
   return {
-    /** Saved domain: a fresh overlay on its disk, and both its saved state and its definition on it. Idempotent. */
+    /**
+     * Saved domain: a fresh overlay on its disk, and both its saved state and its definition on it.
+     * Idempotent. It runs while the domain is down, so what does not depend on the other runs at once.
+     */
     async switchToOverlay({ domain, disk, source, format, tag }: { domain: string; disk: string; source: string; format: string; tag: string }): Promise<{ overlay: string }> {
       const step = 'switch to overlay';
+      const where = { domain, disk, step };
       const overlay = overlayPath(source, tag);
-      const info = (await v(['dominfo', domain], { domain, disk, step })).stdout;
-      if (!parseManagedSave(info)) throw permanentFailure('DomainNotRunning', `domain ${domain} on host ${ctx.host} has no managed save to switch to an overlay (was it started meanwhile?)`);
-      const saved = (await v(['managedsave-dumpxml', domain], { domain, disk, step })).stdout;
-      const inactive = (await v(['dumpxml', '--inactive', domain], { domain, disk, step })).stdout;
-      const savedOn = sourceIn(saved, disk);
-      if (savedOn !== overlay) {
-        // The domain has never run on it: a half-made overlay of an earlier attempt is made again.
-        await rm(overlay, { force: true });
-        await ctx.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', source, '-F', format, overlay], { context: { host: ctx.host, domain, disk, step } });
-        await defineFrom(domain, tag, 'managedsave', retargetDiskSource(saved, disk, overlay), step);
+      // Made under another name: until the saved state is on the overlay, a retry makes it again.
+      const fresh = `${overlay}.new`;
+      const making = handled(rm(fresh, { force: true }).then(() => ctx.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', source, '-F', format, fresh], { context: { host: ctx.host, ...where } })));
+      try {
+        const [info, saved, inactive] = await Promise.all([v(['dominfo', domain], where), v(['managedsave-dumpxml', domain], where, { allowFailure: true }), v(['dumpxml', '--inactive', domain], where)]);
+        if (!parseManagedSave(info.stdout)) throw permanentFailure('DomainNotRunning', `domain ${domain} on host ${ctx.host} has no managed save to switch to an overlay (was it started meanwhile?)`);
+        if (saved.exitCode !== 0) throw commandFailure('virsh', ['managedsave-dumpxml', domain], saved, { host: ctx.host, ...where });
+        const defines: Promise<void>[] = [];
+        if (sourceIn(saved.stdout, disk) !== overlay) {
+          // The domain has never run on it: a half-made overlay of an earlier attempt is replaced.
+          await making;
+          await rename(fresh, overlay);
+          defines.push(defineFrom(domain, tag, 'managedsave', retargetDiskSource(saved.stdout, disk, overlay), step));
+        }
+        if (sourceIn(inactive.stdout, disk) !== overlay) defines.push(defineFrom(domain, tag, 'inactive', retargetDiskSource(inactive.stdout, disk, overlay), step));
+        await Promise.all(defines);
+      } finally {
+        await making.catch(() => undefined);
+        await rm(fresh, { force: true });
       }
-      if (sourceIn(inactive, disk) !== overlay) await defineFrom(domain, tag, 'inactive', retargetDiskSource(inactive, disk, overlay), step);
       return { overlay };
     },
 

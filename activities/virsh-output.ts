@@ -40,6 +40,11 @@ export function isNoSuchDomain(stderr: string): boolean {
   return /failed to get domain|Domain not found|no domain with matching name/i.test(stderr);
 }
 
+/** True when virsh refused to start a domain because it runs (or is paused) already. */
+export function isAlreadyActive(stderr: string): boolean {
+  return /is already active|already running/i.test(stderr);
+}
+
 /** True when virsh said there is no block job on the disk (an abort with nothing to abort). */
 export function isNoActiveBlockJob(stderr: string): boolean {
   return /does not have an active block job|No current block job/i.test(stderr);

@@ -8,7 +8,7 @@ import { parseDomainDisks } from './domain-xml.js';
 import type { HostContext } from './host-context.js';
 import { deltaPath, savedXmlPath, workDir } from './host-context.js';
 import { progressReporter } from './progress.js';
-import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomState, parsePersistent } from './virsh-output.js';
+import { isAlreadyActive, isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomState, parsePersistent } from './virsh-output.js';
 
 export interface DomainRef {
   domain: string;
@@ -136,10 +136,11 @@ export function createVirshActivities(ctx: HostContext) {
 
     /** Starts the domain (from its managed-save image if it has one). Idempotent. */
     async startDomain({ domain }: DomainRef): Promise<{ started: boolean }> {
-      const state = await domainState(domain, 'start');
-      if (state === 'running' || state === 'paused') return { started: false };
-      await v(['start', domain], { domain, step: 'start' });
-      return { started: true };
+      // Not asked first: on the cold path this runs while the domain is down, and virsh itself refuses a domain that runs.
+      const r = await v(['start', domain], { domain, step: 'start' }, { allowFailure: true });
+      if (r.exitCode === 0) return { started: true };
+      if (isAlreadyActive(r.stderr)) return { started: false };
+      throw commandFailure('virsh', ['start', domain], r, { host: ctx.host, domain, step: 'start' });
     },
 
     /** Ends the block copy without pivoting: the delta now holds the disk as of this moment. Idempotent. */

@@ -4,7 +4,7 @@ import { retargetDiskSource } from '../../activities/disk-source-xml.js';
 import { parseDomainDisks, rootDisk } from '../../activities/domain-xml.js';
 import { overlayDiskspecs } from '../../activities/live-overlay.js';
 import { parseConvertProgress, parseImageInfo } from '../../activities/qemu-img-output.js';
-import { isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomInfo, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
+import { isAlreadyActive, isNoActiveBlockJob, isNoSuchDomain, parseBlockJobRaw, parseDomInfo, parseDomState, parsePersistent, supportsTransientJob } from '../../activities/virsh-output.js';
 
 const DOMAIN = `<domain type='qemu' id='3'>
   <name>vm1</name>
@@ -50,6 +50,8 @@ describe('virsh output', () => {
     expect(parsePersistent('Persistent:     no\n')).toBe(false);
     expect(isNoSuchDomain("error: failed to get domain 'nope'")).toBe(true);
     expect(isNoActiveBlockJob('error: invalid argument: disk vda does not have an active block job')).toBe(true);
+    expect(isAlreadyActive('error: Domain is already active')).toBe(true);
+    expect(isAlreadyActive("error: Failed to start domain 'vm1'\nerror: internal error: process exited while connecting to monitor")).toBe(false);
     expect(supportsTransientJob('  [--bytes] [--transient-job] [--synchronous-writes]')).toBe(true);
     expect(supportsTransientJob('  [--bytes]')).toBe(false);
   });
