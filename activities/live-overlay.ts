@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { overlayPath } from '../common/names.js';
 import { parseDomainDisks } from './domain-xml.js';
 import type { HostContext } from './host-context.js';
+import { pathExists as exists } from './path-exists.js';
 import { virsh } from './virsh.js';
 
 /** virsh's --diskspec separates fields with commas; a comma inside a name or path is written twice. */
@@ -28,20 +29,24 @@ export function createLiveOverlayActivities(ctx: HostContext) {
   const v = virsh(ctx);
 
   return {
-    /** Idempotent: a domain already on this run's overlay is left as it is. */
-    async createLiveOverlay({ domain, disk, source, tag }: { domain: string; disk: string; source: string; tag: string }): Promise<{ overlay: string }> {
+    /**
+     * Idempotent: a domain already on this run's overlay is left as it is. `disks` (every disk's
+     * target, from the inspect step) saves asking libvirt when no attempt made the overlay yet.
+     */
+    async createLiveOverlay({ domain, disk, source, tag, disks }: { domain: string; disk: string; source: string; tag: string; disks?: string[] }): Promise<{ overlay: string }> {
       const step = 'create overlay';
       const where = { domain, disk, step };
       const overlay = overlayPath(source, tag);
-      const disks = parseDomainDisks((await v(['dumpxml', domain], where)).stdout);
-      if (disks.find((d) => d.target === disk)?.sourceFile === overlay) return { overlay };
+      let targets = disks;
+      // Only a file of this run's name can be what the domain runs on: then libvirt is asked.
+      if (!targets || (await exists(overlay))) {
+        const now = parseDomainDisks((await v(['dumpxml', domain], where)).stdout);
+        if (now.find((d) => d.target === disk)?.sourceFile === overlay) return { overlay };
+        targets = now.map((d) => d.target);
+      }
       // A file of an attempt that died before libvirt switched to it: the guest never wrote there.
       await rm(overlay, { force: true });
-      const specs = overlayDiskspecs(
-        disks.map((d) => d.target),
-        disk,
-        overlay,
-      );
+      const specs = overlayDiskspecs(targets, disk, overlay);
       await v(['snapshot-create-as', domain, '--disk-only', '--no-metadata', '--atomic', ...specs], where);
       return { overlay };
     },

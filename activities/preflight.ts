@@ -35,6 +35,8 @@ export interface DomainFacts {
   blockJobActive?: boolean;
   /** libvirt's UUID of the domain (Glance records it as instance_uuid). */
   uuid: string;
+  /** Every disk of the domain, by target: a disk-only snapshot names the others to leave them out. */
+  diskTargets?: string[];
   /** The disk is on RBD and the store is a pool of the same cluster: clone + flatten, no copy out. */
   rbdDirect: boolean;
   /** The kind of the target store: the live strategy that is fastest depends on it. */
@@ -66,7 +68,8 @@ export function createPreflightActivities(ctx: HostContext) {
       const { state, uuid } = parseDomInfo(infoOut.stdout);
       const persistent = parsePersistent(infoOut.stdout);
       const xml = xmlOut.stdout;
-      const disk = rootDisk(parseDomainDisks(xml));
+      const disks = parseDomainDisks(xml);
+      const disk = rootDisk(disks);
       if (!disk) throw permanentFailure('UnsupportedDisk', `domain ${domain} on host ${ctx.host} has no disk to snapshot`);
       // Asked beside the disk's own facts: a stale job is ended only where there is one (a domain
       // that does not run has none).
@@ -102,7 +105,7 @@ export function createPreflightActivities(ctx: HostContext) {
       const blockJobActive = running && (!job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null);
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
-      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, overlaySupported: can.activeCommit, blockJobActive, uuid, rbdDirect, storeKind: s.kind, stagingPath: s.stagingPath(artifactTag(workflowId)) };
+      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, overlaySupported: can.activeCommit, blockJobActive, diskTargets: disks.map((d) => d.target), uuid, rbdDirect, storeKind: s.kind, stagingPath: s.stagingPath(artifactTag(workflowId)) };
     },
   };
 }

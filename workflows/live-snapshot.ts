@@ -42,7 +42,7 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
   if (plan.strategy === 'overlay') {
     const source = facts.disk.sourceFile ?? '';
     const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag });
-    await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag }));
+    await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag, disks: facts.diskTargets }));
     // The disk under the overlay no longer changes: it is read in place, as the floor would.
     const { digest } = await track.run('convert', () =>
       acts.long.convertDisk({

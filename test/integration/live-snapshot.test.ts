@@ -146,6 +146,21 @@ describe('live snapshot, strategy overlay (what auto picks here)', () => {
     });
   });
 
+  it('a second disk of the domain is left out of the overlay and untouched', async () => {
+    const dom = await makeDomain('live-two-disks', { sizeMiB: 64, start: false });
+    const data = path.join(dom.dir, 'data.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', data, '16M']);
+    await virsh('attach-disk', dom.name, data, 'vdb', '--subdriver', 'qcow2', '--config');
+    await virsh('start', dom.name);
+    const inactiveBefore = await virsh('dumpxml', '--inactive', dom.name);
+    const result = await runSnapshot({ domain: dom.name });
+    expect(result).toMatchObject({ strategy: 'overlay', disk: 'vda' });
+    expect(await sameContent(new URL(result.location).pathname, dom.disk)).toBe(true);
+    expect(await virsh('domblklist', dom.name)).toMatch(new RegExp(`vdb\\s+${data}`));
+    expect(await virsh('dumpxml', '--inactive', dom.name)).toBe(inactiveBefore);
+    expect(overlaysIn(dom.dir)).toEqual([]);
+  });
+
   it('a block job left on the disk by someone else is ended first', async () => {
     const dom = await makeDomain('live-stale-job', { sizeMiB: 64 });
     const mirror = path.join(dom.dir, 'someone-elses-copy.qcow2');
