@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { permanentFailure, transientFailure } from '../common/failures.js';
 import { handled } from './handled-promise.js';
+import { hashInSlices } from './hash-slices.js';
 import { CLUSTER, clusterRuns, planQcow2, qcow2Head, qcow2L2Tables } from './qcow2-layout.js';
 import type { CopyExtent, StreamSource } from './stream-source.js';
 import type { ImageDigest } from './stores/image-store.js';
@@ -122,7 +123,7 @@ async function pump(pieces: Iterator<Piece>, sink: Sink, opts: StreamOptions): P
     while (next) {
       const { piece, data } = await next;
       next = start(++k);
-      hash.update(data);
+      await hashInSlices(hash, data);
       await writing;
       writing = handled(sink.write(data, piece.at));
       opts.onBytes?.(piece.guestDone);

@@ -8,6 +8,7 @@ import { pipeline, Transform } from 'node:stream';
 import { permanentFailure, transientFailure } from '../../common/failures.js';
 import type { GlanceClient, GlanceImage } from './glance-client.js';
 import { GlanceHashing } from './glance-hash.js';
+import { hashInSlices } from '../hash-slices.js';
 import type { RbdClient, RbdRef } from '../rbd-client.js';
 import type { ImageFilter } from './image-query.js';
 import { matchesFilter } from './image-query.js';
@@ -137,8 +138,7 @@ export class GlanceStore implements ImageStore {
     if (beside) {
       const hashed = new Transform({
         transform(chunk: Buffer, _enc, cb) {
-          beside.hash.update(chunk);
-          cb(null, chunk);
+          hashInSlices(beside.hash, chunk).then(() => cb(null, chunk), cb);
         },
       });
       // Either end failing ends both: the image's writer stops, and Glance sees the upload cut short.
