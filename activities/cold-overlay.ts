@@ -18,6 +18,9 @@ import { parseDomState, parseManagedSave } from './virsh-output.js';
  * the saved state and the definition point at; the domain restarts on the overlay at once and the
  * disk, now read-only under it, is copied while the domain runs. Then the overlay is merged back.
  */
+/** Where `switchToOverlay` makes the overlay before the saved state is switched to it. */
+const unswitched = (overlay: string) => `${overlay}.new`;
+
 export function createColdOverlayActivities(ctx: HostContext) {
   const v = virsh(ctx);
   const sourceIn = (xml: string, disk: string) => parseDomainDisks(xml).find((d) => d.target === disk)?.sourceFile;
@@ -38,7 +41,7 @@ export function createColdOverlayActivities(ctx: HostContext) {
       const where = { domain, disk, step };
       const overlay = overlayPath(source, tag);
       // Made under another name: until the saved state is on the overlay, a retry makes it again.
-      const fresh = `${overlay}.new`;
+      const fresh = unswitched(overlay);
       const making = handled(rm(fresh, { force: true }).then(() => ctx.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', source, '-F', format, fresh], { context: { host: ctx.host, ...where } })));
       try {
         const [info, saved, inactive] = await Promise.all([v(['dominfo', domain], where), v(['managedsave-dumpxml', domain], where, { allowFailure: true }), v(['dumpxml', '--inactive', domain], where)]);
@@ -67,6 +70,8 @@ export function createColdOverlayActivities(ctx: HostContext) {
      */
     async mergeOverlay({ domain, disk, source, overlay, tag }: { domain: string; disk: string; source: string; overlay: string; tag: string }): Promise<{ merged: boolean }> {
       const step = 'merge overlay';
+      // What a switch that died before its rename left: never used by the domain.
+      await rm(unswitched(overlay), { force: true });
       if (!(await exists(overlay))) return { merged: false };
       const where = { domain, disk, step };
       // Asked at once (each virsh start costs tens of milliseconds); of a domain that is off, dumpxml tells the definition.
