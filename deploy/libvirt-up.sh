@@ -14,7 +14,7 @@ pgrep -x virtlogd >/dev/null || virtlogd -d
 # stopped to be reaped: every save, destroy and shutdown took that much longer than on a host with
 # systemd (measured with libvirt's debug log: SIGTERM to QEMU's SHUTDOWN event at once, then 1.6 s
 # in virProcessKillPainfully). libvirtd runs under tini as a subreaper, which reaps at once.
-lv="$(pgrep -x libvirtd | head -1)"
+lv="$(pgrep -x libvirtd | head -1 || true)"
 if [ -n "$lv" ] && [ "$(ps -o comm= -p "$(ps -o ppid= -p "$lv" | tr -d ' ')")" != tini ]; then
   log "restarting libvirtd under a subreaper (running domains keep running)"
   kill "$lv"; for _ in $(seq 50); do kill -0 "$lv" 2>/dev/null || break; sleep 0.2; done
