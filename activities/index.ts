@@ -8,6 +8,7 @@ import type { HostContext } from './host-context.js';
 import { createPreflightActivities } from './preflight.js';
 import { createQemuImgActivities } from './qemu-img.js';
 import { createRbdActivities } from './rbd.js';
+import { createRunFinishActivities } from './run-finish.js';
 import { createStoreActivities } from './store.js';
 import { createVirshActivities } from './virsh.js';
 
@@ -25,6 +26,7 @@ export function createHostActivities(ctx: HostContext) {
     ...createRbdActivities(ctx),
     ...createImageActivities(ctx),
     ...createRestoreActivities(ctx),
+    ...createRunFinishActivities(ctx),
   };
 }
 

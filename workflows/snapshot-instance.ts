@@ -20,6 +20,8 @@ import { StepTracker } from './step-tracker.js';
 
 /** The patch that brought the overlay strategy, the skipped idle stale-job step and the merge beside the store step. */
 const OVERLAY_RELEASE = 'overlay-strategy';
+/** The patch that folded the lock's release into the cleanup step. */
+const FINISH_IN_ONE = 'finish-in-one-step';
 
 /**
  * Waits for a step and the work running beside it; the first failure is thrown only once neither
@@ -114,7 +116,12 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
       finishing,
     );
     // The staged file outlives an upload (Glance, an RBD import): only a file store renames it away.
-    await track.run('cleanup', () => Promise.all([acts.quick.removeWorkDir({ tag }), acts.quick.removeStaging({ store: request.store, tag })]));
+    if (patched(FINISH_IN_ONE)) {
+      await track.run('cleanup', () => acts.quick.finishRun({ domain, workflowId, tag, store: request.store }));
+      locked = false;
+    } else {
+      await track.run('cleanup', () => Promise.all([acts.quick.removeWorkDir({ tag }), acts.quick.removeStaging({ store: request.store, tag })]));
+    }
     return {
       workflowId,
       imageId: stored.imageId,
