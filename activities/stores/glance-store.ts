@@ -106,10 +106,11 @@ export class GlanceStore implements ImageStore {
     let done = 0;
     const tap = new Transform({
       transform(chunk: Buffer, _enc, cb) {
-        sha256?.update(chunk);
         done += chunk.length;
         onBytes?.(done);
-        cb(null, chunk);
+        if (!sha256) return cb(null, chunk);
+        // In slices, as the upload's own digest: a 4 MiB piece hashed at once lets the socket run dry.
+        hashInSlices(sha256, chunk).then(() => cb(null, chunk), cb);
       },
     });
     pipeline(createReadStream(file, { highWaterMark: 4 << 20 }), tap, () => undefined);

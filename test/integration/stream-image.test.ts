@@ -183,6 +183,17 @@ describe('convert streams into a store that takes uploads (Glance), with no stag
     expect(stored).toMatchObject({ imageId: rec?.id, sha256: out.result.digest?.sha256, sizeBytes: out.result.digest?.size });
   });
 
+  it('a staged file without a digest (the backup strategy writes it) is hashed on its way into Glance', async () => {
+    const m = manifest('staged-unhashed', 'qcow2');
+    const out = await convert(top, 'qcow2', `${m.name}.staging`);
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(out.dest)) h.update(chunk as Buffer);
+    const { size } = await stat(out.dest);
+    const stored = await glance().commit(m.name, m, undefined, undefined);
+    expect(stored).toMatchObject({ sha256: h.digest('hex'), sizeBytes: size });
+    await expectUploaded(m, { sha256: stored.sha256, size }, 'qcow2');
+  });
+
   it("a Glance that hashes with sha256 is checked against the writer's digest; one switched back costs one retry", async () => {
     await startGlance(GLANCE.rehash, { hashing: 'sha256' });
     const store = new GlanceStore('rehash', new GlanceClient(`http://127.0.0.1:${GLANCE.rehash}`), dir);
