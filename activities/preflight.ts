@@ -3,6 +3,7 @@ import { artifactTag } from '../common/names.js';
 import { parseDomainDisks, rootDisk } from './domain-xml.js';
 import type { HostContext } from './host-context.js';
 import { qemuImg } from './qemu-img.js';
+import { handled } from './handled-promise.js';
 import { hostCeph } from './rbd.js';
 import { storeOf } from './store.js';
 import { virsh } from './virsh.js';
@@ -63,6 +64,22 @@ export function createPreflightActivities(ctx: HostContext) {
      * anything a snapshot cannot start with. Changes nothing.
      */
     async inspectDomain({ domain, store, imageName, workflowId }: PreflightInput): Promise<DomainFacts> {
+      // The store's questions (can it take an image, is the name free) do not depend on the domain's.
+      const storeReady = handled(
+        (async () => {
+          const s = storeOf(ctx, store);
+          try {
+            await s.check();
+          } catch (e) {
+            throw permanentFailure('StoreUnavailable', `store ${store} (${s.kind}) on host ${ctx.host} cannot take an image: ${(e as Error).message}`);
+          }
+          const owner = await s.ownerOf(imageName);
+          if (owner && owner !== workflowId) {
+            throw permanentFailure('ImageExists', `store ${store} on host ${ctx.host} already has an image named ${imageName} (made by workflow ${owner}): choose another name`);
+          }
+          return s;
+        })(),
+      );
       // Independent questions to libvirt, asked at once: each virsh start costs tens of milliseconds.
       const [infoOut, xmlOut, can] = await Promise.all([v(['dominfo', domain], { domain, step }), v(['dumpxml', domain], { domain, step }), virshCapabilities(ctx, step)]);
       const { state, uuid } = parseDomInfo(infoOut.stdout);
@@ -89,16 +106,8 @@ export function createPreflightActivities(ctx: HostContext) {
         throw permanentFailure('UnsupportedDisk', `disk ${disk.target} of domain ${domain} on host ${ctx.host} is in format ${facts.format}: vmsnap handles qcow2 and raw`);
       }
 
-      const s = storeOf(ctx, store);
-      try {
-        await s.check();
-      } catch (e) {
-        throw permanentFailure('StoreUnavailable', `store ${store} (${s.kind}) on host ${ctx.host} cannot take an image: ${(e as Error).message}`);
-      }
-      const owner = await s.ownerOf(imageName);
-      if (owner && owner !== workflowId) {
-        throw permanentFailure('ImageExists', `store ${store} on host ${ctx.host} already has an image named ${imageName} (made by workflow ${owner}): choose another name`);
-      }
+      // The domain's problems are told first, as before the store was asked beside them.
+      const s = await storeReady;
 
       const job = await jobOut;
       // Anything unclear counts as a job.
