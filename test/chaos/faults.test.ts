@@ -14,7 +14,7 @@ const name = () => `${inject('host')}-img-${++n}`;
 // The host worker is SIGKILLed right after each step did its work and before Temporal heard of
 // it (the worst moment: the retry on the restarted worker must find the step done and converge).
 const workerKills: Case[] = [
-  ...['createDelta', 'saveInactiveXml', 'undefineDomain', 'blockCopy', 'abortBlockJob', 'defineDomain', 'convertDelta', 'commitImage', 'removeWorkDir'].map(
+  ...['createDelta', 'saveInactiveXml', 'undefineDomain', 'blockCopy', 'abortBlockJob', 'defineDomain', 'convertDelta', 'commitImage', 'finishRun'].map(
     (a): Case => ({ name: `live/undefine: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'undefine' }, fault: after(a), expect: 'completed' }),
   ),
   ...['createDelta', 'blockCopy', 'abortBlockJob', 'convertDelta'].map(

@@ -85,7 +85,7 @@ describe('metrics and logs', () => {
         { labels: expect.objectContaining({ outcome: 'succeeded', mode: result.mode, workflow_type: 'snapshotInstance', hypervisor: hostName }) as unknown, value: 1 },
       ]);
       const durations = samples(text, 'vmsnap_step_duration_seconds_count').filter(mine);
-      for (const step of ['acquireDomainLock', 'inspectDomain', 'commitImage', 'releaseDomainLock']) {
+      for (const step of ['acquireDomainLock', 'inspectDomain', 'commitImage', 'finishRun']) {
         expect(durations.find((s) => s.labels.step === step && s.labels.outcome === 'succeeded')?.value, step).toBeGreaterThanOrEqual(1);
       }
       const moved = samples(text, 'vmsnap_bytes_moved_total').filter(mine);

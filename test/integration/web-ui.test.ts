@@ -28,7 +28,7 @@ describe('the Web UI tells the story of a snapshot', () => {
       await page.getByText('createLiveOverlay').first().waitFor({ timeout: 30_000 });
       const body = await page.locator('body').innerText();
       // One activity per step, by readable name, in the event history's timeline.
-      for (const step of ['acquireDomainLock', 'inspectDomain', 'createLiveOverlay', 'convertDisk', 'mergeOverlay', 'commitImage', 'removeWorkDir', 'releaseDomainLock']) {
+      for (const step of ['acquireDomainLock', 'inspectDomain', 'createLiveOverlay', 'convertDisk', 'mergeOverlay', 'commitImage', 'finishRun']) {
         expect(body, `step ${step} shown`).toContain(step);
       }
       expect(body).toContain('snapshotInstance');
