@@ -1,9 +1,9 @@
 import { permanentFailure } from '../common/failures.js';
 import { artifactTag } from '../common/names.js';
 import { parseDomainDisks, rootDisk } from './domain-xml.js';
+import { handled } from './handled-promise.js';
 import type { HostContext } from './host-context.js';
 import { qemuImg } from './qemu-img.js';
-import { handled } from './handled-promise.js';
 import { hostCeph } from './rbd.js';
 import { storeOf } from './store.js';
 import { virsh } from './virsh.js';

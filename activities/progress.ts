@@ -4,7 +4,8 @@ import type { HostContext } from './host-context.js';
 
 /**
  * Returns a function that long steps call with their byte counts: it heartbeats a few times a second (so
- * a dead worker is noticed within the heartbeat timeout) and tells the workflow at most once a second, while the step lasts.
+ * a dead worker is noticed within the heartbeat timeout) and tells the workflow at most once a
+ * second, while the step lasts.
  */
 export function progressReporter(ctx: HostContext, step: string): (bytesDone: number, bytesTotal: number) => void {
   let workflowId: string | undefined;
