@@ -36,14 +36,23 @@ export function parseRbdProgress(chunk: string): number | null {
 }
 
 /** Parses `rbd info --format json`: size and parent (a clone's source snapshot). */
-export function parseRbdInfo(json: string): { size: number; parent?: { pool: string; image: string; snapshot: string } } {
-  const raw = JSON.parse(json) as { size?: number; parent?: { pool?: string; image?: string; snapshot?: string } };
+export function parseRbdInfo(json: string): { size: number; parent?: { pool: string; image: string; snapshot: string }; snapshots: number; created?: number } {
+  const raw = JSON.parse(json) as { size?: number; parent?: { pool?: string; image?: string; snapshot?: string }; snapshot_count?: number; create_timestamp?: string };
   const p = raw.parent;
-  return { size: raw.size ?? 0, parent: p?.pool && p.image && p.snapshot ? { pool: p.pool, image: p.image, snapshot: p.snapshot } : undefined };
+  const created = raw.create_timestamp ? Date.parse(raw.create_timestamp) : NaN;
+  return {
+    size: raw.size ?? 0,
+    parent: p?.pool && p.image && p.snapshot ? { pool: p.pool, image: p.image, snapshot: p.snapshot } : undefined,
+    snapshots: raw.snapshot_count ?? 0,
+    ...(Number.isNaN(created) ? {} : { created }),
+  };
 }
 
 /** Parses `rbd snap ls --format json`: names and whether each is protected ("true" is a string there). */
-export function parseSnapList(json: string): { name: string; protected: boolean }[] {
-  const raw = JSON.parse(json) as { name: string; protected?: string | boolean }[];
-  return raw.map((s) => ({ name: s.name, protected: s.protected === true || s.protected === 'true' }));
+export function parseSnapList(json: string): { name: string; protected: boolean; taken?: number }[] {
+  const raw = JSON.parse(json) as { name: string; protected?: string | boolean; timestamp?: string }[];
+  return raw.map((s) => {
+    const taken = s.timestamp ? Date.parse(s.timestamp) : NaN;
+    return { name: s.name, protected: s.protected === true || s.protected === 'true', ...(Number.isNaN(taken) ? {} : { taken }) };
+  });
 }

@@ -26,7 +26,10 @@ export class RbdClient {
     const context: CommandContext = { host: this.host, step, ...opts.context };
     const r = await this.run('rbd', cephArgs(this.target, args), { ...opts, context, allowFailure: true });
     if (r.exitCode === 0 || opts.ok?.includes(r.exitCode)) return r;
-    const where = `${describeContext(context)}, rbd ${args.slice(0, 2).join(' ')} ${args.find((a) => a.includes('/')) ?? ''}`.trim();
+    // "rbd snap create vms/x@s", "rbd create images/x": the command's words, then what it acted on.
+    const plain = (a: string | undefined) => a !== undefined && !a.startsWith('-') && !a.includes('/');
+    const words = plain(args[1]) ? args.slice(0, 2) : args.slice(0, 1);
+    const where = `${describeContext(context)}, rbd ${words.join(' ')} ${args.find((a) => a.includes('/')) ?? ''}`.trim();
     const cause = rbdCause(r.stderr, r.stdout);
     if (r.exitCode === ERRNO.ENOENT) throw permanentFailure('CommandFailed', `${where}: not found: ${cause}`);
     // EINVAL is Ceph refusing the request itself (e.g. a pool that cannot hold RBD images): retrying won't help.
@@ -57,15 +60,23 @@ export class RbdClient {
   }
 
   async snapCreateProtect(ref: RbdRef, snap: string, step: string): Promise<void> {
+    await this.snapCreate(ref, snap, step, { protect: true });
+  }
+
+  async snapCreate(ref: RbdRef, snap: string, step: string, { protect }: { protect: boolean }): Promise<void> {
     const spec = `${ref.pool}/${ref.image}@${snap}`;
     await this.rbd(['snap', 'create', '--no-progress', spec], step, { ok: [ERRNO.EEXIST] });
-    await this.rbd(['snap', 'protect', spec], step, { ok: [ERRNO.EBUSY] });
+    if (protect) await this.rbd(['snap', 'protect', spec], step, { ok: [ERRNO.EBUSY] });
   }
 
   /** Unprotects and removes a snapshot; a missing image or snapshot is already done. */
   async snapUnprotectRemove(ref: RbdRef, snap: string, step: string): Promise<void> {
+    await this.snapRemove(ref, snap, step, { unprotect: true });
+  }
+
+  async snapRemove(ref: RbdRef, snap: string, step: string, { unprotect }: { unprotect: boolean }): Promise<void> {
     const spec = `${ref.pool}/${ref.image}@${snap}`;
-    await this.rbd(['snap', 'unprotect', spec], step, { ok: [ERRNO.ENOENT, ERRNO.EINVAL] });
+    if (unprotect) await this.rbd(['snap', 'unprotect', spec], step, { ok: [ERRNO.ENOENT, ERRNO.EINVAL] });
     await this.rbd(['snap', 'rm', '--no-progress', spec], step, { ok: [ERRNO.ENOENT] });
   }
 

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 
 const HEADER = 'rbd diff v1\n';
 const ZEROS = Buffer.alloc(8 << 20);
+const T_RECORD = 't'.charCodeAt(0);
 
 /**
  * sha256 of a whole RBD image (snapshot) computed from `rbd export-diff` of it (format v1): the
@@ -9,6 +10,9 @@ const ZEROS = Buffer.alloc(8 << 20);
  * `rbd export` sends every byte, zeros too, through the pipe; this sends only the data (half of a
  * half-empty disk) and hashes the rest from memory. Fed chunk by chunk; throws on anything that
  * is not a well-formed, offset-ordered v1 stream (the caller then hashes a plain export).
+ *
+ * With `forward`, the stream is passed on as it is parsed (for `rbd import-diff`), minus its 't'
+ * record: the snapshot name the stream ends with is the source's, and the copy takes its own.
  */
 export class RbdDiffHasher {
   private readonly hash = createHash('sha256');
@@ -21,7 +25,10 @@ export class RbdDiffHasher {
   private dataLeft = 0;
   private ended = false;
 
-  constructor(private readonly onBytes?: (n: number) => void) {}
+  constructor(
+    private readonly onBytes?: (n: number) => void,
+    private readonly forward?: (bytes: Buffer) => void,
+  ) {}
 
   push(chunk: Buffer): void {
     let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -31,6 +38,7 @@ export class RbdDiffHasher {
         const n = Math.min(this.dataLeft, buf.length);
         if (n === 0) break;
         this.hash.update(buf.subarray(0, n));
+        this.forward?.(buf.subarray(0, n));
         this.dataLeft -= n;
         this.position += n;
         this.onBytes?.(this.position);
@@ -39,6 +47,7 @@ export class RbdDiffHasher {
       }
       const used = this.record(buf);
       if (used === 0) break;
+      if (this.forward && buf[0] !== T_RECORD) this.forward(buf.subarray(0, used));
       buf = buf.subarray(used);
     }
     if (buf.length) this.pending = Buffer.from(buf);

@@ -5,6 +5,7 @@ import { progressReporter } from './progress.js';
 import { convertWithProgress } from './qemu-img.js';
 import { ERRNO, parseRbdProgress, qemuRbdSpec } from './rbd-cli.js';
 import { RbdClient } from './rbd-client.js';
+import { streamSnapshotCopy } from './rbd-stream-copy.js';
 import type { RbdRef } from './rbd-client.js';
 import type { ClonePool, ImageDigest, NewImage, StoredImage } from './stores/image-store.js';
 import { madeBy, META_WORKFLOW, STORE_SNAP } from './stores/rbd-store.js';
@@ -15,6 +16,8 @@ export interface SourceSnap {
   pool: string;
   image: string;
   snap: string;
+  /** Only a clone needs its parent snapshot protected; a copy or a convert reads it as it is. @default true */
+  protect?: boolean;
 }
 
 const hostClients = new WeakMap<HostContext, RbdClient>();
@@ -33,17 +36,30 @@ function clonePoolOf(ctx: HostContext, name: string): ClonePool {
   return s.clonePool;
 }
 
+/**
+ * An image without vmsnap's mark that an earlier attempt of this run created and then died before
+ * marking: no parent, no snapshots, no mark, and created no earlier than this run's source snapshot
+ * (the two timestamps come from the same rbd CLI, to the second).
+ */
+async function createdByThisRun(client: RbdClient, ref: RbdRef, sourceCluster: RbdClient, source: SourceSnap): Promise<boolean> {
+  const info = await client.info(ref, 'copy');
+  if (info.parent || info.snapshots > 0 || info.created === undefined) return false;
+  if ((await client.getMeta(ref, META_WORKFLOW, 'copy')) !== null) return false;
+  const snap = (await sourceCluster.snapshots(source, 'copy')).find((s) => s.name === source.snap);
+  return snap?.taken !== undefined && info.created >= snap.taken;
+}
+
 /** The RBD path's steps (seed 001, Nova's direct snapshot). Each is idempotent. */
 export function createRbdActivities(ctx: HostContext) {
   return {
     /** Snapshot + protect the domain's image: a point in time that clone or convert can read. */
-    async rbdSnapSource({ pool, image, snap }: SourceSnap): Promise<void> {
-      await hostCeph(ctx).snapCreateProtect({ pool, image }, snap, 'snap source');
+    async rbdSnapSource({ pool, image, snap, protect = true }: SourceSnap): Promise<void> {
+      await hostCeph(ctx).snapCreate({ pool, image }, snap, 'snap source', { protect });
     },
 
     /** Unprotect + remove the source snapshot (step and compensation alike). */
-    async rbdRemoveSourceSnap({ pool, image, snap }: SourceSnap): Promise<void> {
-      await hostCeph(ctx).snapUnprotectRemove({ pool, image }, snap, 'remove source snap');
+    async rbdRemoveSourceSnap({ pool, image, snap, protect = true }: SourceSnap): Promise<void> {
+      await hostCeph(ctx).snapRemove({ pool, image }, snap, 'remove source snap', { unprotect: protect });
     },
 
     /**
@@ -60,6 +76,37 @@ export function createRbdActivities(ctx: HostContext) {
       }
       await pool.client.setMeta(ref, META_WORKFLOW, manifest.workflowId, 'clone');
       return ref;
+    },
+
+    /**
+     * The `stream` copy: a new image in the store's pool (under the name the store gives it, marked
+     * as this run's), filled from the source snapshot through this worker and hashed on the way.
+     * Returns the image and its digest.
+     */
+    async rbdStreamCopy({ source, store, manifest }: { source: SourceSnap; store: string; manifest: NewImage }): Promise<{ ref: RbdRef; digest: ImageDigest }> {
+      const pool = clonePoolOf(ctx, store);
+      const ref = await pool.target(manifest);
+      const context = { domain: source.domain };
+      const r = await pool.client.rbd(['create', '--size', `${manifest.virtualSizeBytes}B`, `${ref.pool}/${ref.image}`], 'copy', { ok: [ERRNO.EEXIST], context });
+      if (r.exitCode === ERRNO.EEXIST && !(await madeBy(pool.client, ref, manifest.workflowId, 'copy')) && !(await createdByThisRun(pool.client, ref, hostCeph(ctx), source))) {
+        throw permanentFailure('ImageExists', `pool ${ref.pool} already holds an image ${ref.image} that this snapshot did not make: choose another name`);
+      }
+      await pool.client.setMeta(ref, META_WORKFLOW, manifest.workflowId, 'copy');
+      const report = progressReporter(ctx, 'copy');
+      const size = manifest.virtualSizeBytes;
+      report(0, size);
+      const digest = await streamSnapshotCopy({
+        from: hostCeph(ctx),
+        source: { pool: source.pool, image: source.image, snap: source.snap },
+        to: pool.client,
+        dest: ref,
+        step: 'copy',
+        context,
+        onBytes: (n) => report(n, Math.max(n, size)),
+        cancelSignal: cancellationSignal(),
+      });
+      report(digest.size, digest.size);
+      return { ref, digest };
     },
 
     /** Copies the parent's data into the clone so it stands alone; heartbeats rbd's progress. */

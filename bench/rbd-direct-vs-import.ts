@@ -1,5 +1,5 @@
 /**
- * RBD: vmsnap's direct snapshot (snap, clone, flatten, snap the clone, through Temporal) against
+ * RBD: vmsnap's direct snapshot (snap, copy into the pool by stream or by clone + flatten, snap the copy, through Temporal) against
  * the pre-Mitaka path on the same cluster (snap, convert to a raw file, rbd import, snap), for a
  * 1 GiB image half full of random data. Seed 001 claims the direct path is about twice as fast.
  */
@@ -13,7 +13,8 @@ const sizeMiB = Number(process.env.VMSNAP_BENCH_SIZE_MIB ?? 1024);
 const domain = `bench-rbd-${sizeMiB}`;
 const rbd = (...args: string[]) => execa('rbd', ['--conf', cephConf, ...args]);
 let n = 0;
-const steps = new StepTimes();
+const streamSteps = new StepTimes();
+const cloneSteps = new StepTimes();
 
 async function exportConvertImport(): Promise<void> {
   const tmp = path.join(lab, 'bench', 'rbd-export.raw');
@@ -39,12 +40,20 @@ async function cleanup(): Promise<void> {
 await makeDomain(domain, sizeMiB, 'rbd');
 await withTemporal(async (snapshot) => {
   const times = await alternate(
-    { 'vmsnap rbd direct': async () => steps.add(await snapshot({ domain, store: 'pool', name: `bench-direct-${++n}` })), 'export-convert-import': exportConvertImport },
+    {
+      'vmsnap rbd stream': async () => streamSteps.add(await snapshot({ domain, store: 'pool', name: `bench-direct-${++n}`, rbdCopy: 'stream' })),
+      'vmsnap rbd clone': async () => cloneSteps.add(await snapshot({ domain, store: 'pool', name: `bench-direct-${++n}`, rbdCopy: 'clone' })),
+      'export-convert-import': exportConvertImport,
+    },
     rounds,
     cleanup,
   );
-  report(`RBD snapshot of a ${sizeMiB} MiB image`, times, median, [['vmsnap rbd direct', 'export-convert-import']]);
-  steps.print('vmsnap', median);
+  report(`RBD snapshot of a ${sizeMiB} MiB image`, times, median, [
+    ['vmsnap rbd stream', 'export-convert-import'],
+    ['vmsnap rbd clone', 'export-convert-import'],
+  ]);
+  streamSteps.print('vmsnap stream', median);
+  cloneSteps.print('vmsnap clone', median);
 });
 await cleanup();
 await dropDomain(domain);

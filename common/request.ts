@@ -21,6 +21,15 @@ export const snapshotRequestSchema = z
      * @default 'auto'
      */
     strategy: z.enum(['auto', 'overlay', 'backup', 'transient-job', 'undefine']).default('auto'),
+    /**
+     * How the RBD path copies the snapshot into a pool on the same cluster. `stream` pipes its
+     * allocated extents through the worker (`rbd export-diff | rbd import-diff`), hashing them on
+     * the way: one read and one write, and the image stands alone at once. `clone` is Nova's clone
+     * + flatten inside the cluster, with the snapshot read once more for its hash. `auto` is
+     * `stream`, the faster on the measured cluster (bench/RESULTS.md); a cluster whose OSDs
+     * outrun the worker's network may prefer `clone`. @default 'auto'
+     */
+    rbdCopy: z.enum(['auto', 'stream', 'clone']).default('auto'),
     /** A store configured on the host worker. @default 'default' */
     store: storeName.default(DEFAULT_STORE),
     /** Image name in the store. @default '<domain>-<UTC time>' */
@@ -40,6 +49,7 @@ export const snapshotRequestSchema = z
   })
   .strict();
 
+export type RbdCopy = 'stream' | 'clone';
 export type SnapshotRequestInput = z.input<typeof snapshotRequestSchema>;
 export type SnapshotRequest = z.output<typeof snapshotRequestSchema>;
 

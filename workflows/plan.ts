@@ -1,7 +1,7 @@
 import type { DomainFacts } from '../activities/index.js';
 import { permanentFailure } from '../common/failures.js';
 import { compactUtc } from '../common/names.js';
-import type { SnapshotRequest } from '../common/request.js';
+import type { RbdCopy, SnapshotRequest } from '../common/request.js';
 import type { LiveStrategy, SnapshotMode } from '../common/result.js';
 
 export interface SnapshotPlan {
@@ -12,8 +12,10 @@ export interface SnapshotPlan {
   undefine: boolean;
   /** The disk is an overlay: copy only its top layer and keep sharing the backing file. */
   shallow: boolean;
-  /** RBD path: clone + flatten inside the cluster (else: convert the snapshot into the store). */
+  /** RBD path: copy inside the cluster, into the store's pool (else: convert the snapshot into the store). */
   rbdDirect: boolean;
+  /** RBD path into the pool: how (present only when `rbdDirect`). */
+  rbdCopy?: RbdCopy;
   /** The stored image's format: a clone in a pool is raw whatever was asked. */
   format: 'qcow2' | 'raw';
 }
@@ -31,6 +33,8 @@ export interface PlanOptions {
    * the strategy existed replay with their own choice.
    */
   overlayFirst: boolean;
+  /** `auto` may pick the `stream` RBD copy (patched likewise); without it, clone + flatten. @default true */
+  streamFirst?: boolean;
 }
 
 /** The blockcopy strategy this libvirt allows: transient-job where it can, else undefine/define. */
@@ -60,7 +64,9 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
   if (mode === 'rbd') {
     if (facts.disk.kind !== 'rbd') throw permanentFailure('UnsupportedDisk', `${where}: disk ${facts.disk.target} is not on RBD (use mode live, cold or auto)`);
     // An RBD snapshot is taken while the guest runs (QEMU flushes first): no downtime on this path.
-    return facts.rbdDirect ? { ...base, mode, rbdDirect: true, format: 'raw' } : { ...base, mode };
+    if (!facts.rbdDirect) return { ...base, mode };
+    const rbdCopy: RbdCopy = req.rbdCopy !== 'auto' ? req.rbdCopy : options.streamFirst === false ? 'clone' : 'stream';
+    return { ...base, mode, rbdDirect: true, rbdCopy, format: 'raw' };
   }
   if (facts.disk.kind !== 'file') {
     throw permanentFailure('UnsupportedDisk', `${where}: disk ${facts.disk.target} is on ${facts.disk.kind}, which the ${mode} path cannot copy (use mode rbd or auto)`);

@@ -19,8 +19,9 @@ export interface RbdSnapshotInput {
 
 /**
  * The RBD path (seed 001, Nova's direct snapshot since Mitaka): snap + protect the domain's image →
- * clone into the store's pool → flatten → snap + protect the clone → unprotect + remove the source
- * snap. No byte leaves Ceph. When the store cannot clone (another cluster, a file or Glance store),
+ * copy into the store's pool → snap + protect the copy → unprotect + remove the source snap. The
+ * copy is either a stream through the worker (`rbd export-diff | rbd import-diff`, hashed on the
+ * way) or Nova's clone + flatten inside the cluster, beside a read of the snapshot for its hash. When the store cannot clone (another cluster, a file or Glance store),
  * the snapshot is converted into the staging file instead, as Nova falls back to. The domain runs
  * throughout: RBD snapshots are taken live.
  */
@@ -28,14 +29,21 @@ export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track:
   const { request, facts, plan, tag, manifest, stagingPath } = input;
   const rbd = facts.disk.rbd;
   if (!rbd) throw new Error('the RBD path needs an RBD disk'); // planSnapshot guarantees it
-  const source = { domain: request.domain, pool: rbd.pool, image: rbd.image, snap: tag };
+  // Only a clone needs its parent protected: the stream copy and the convert spare the two commands.
+  const protect = plan.rbdDirect && plan.rbdCopy === 'clone';
+  const source = { domain: request.domain, pool: rbd.pool, image: rbd.image, snap: tag, ...(protect ? {} : { protect }) };
 
   const dropSnap = saga.register('remove the source snapshot', () => acts.undo.rbdRemoveSourceSnap(source));
   await track.run('snap source', () => acts.quick.rbdSnapSource(source));
 
   let clone: RbdRef | undefined;
   let digest: ImageDigest | undefined;
-  if (plan.rbdDirect) {
+  if (plan.rbdDirect && plan.rbdCopy === 'stream') {
+    // The compensation that deletes the stored image (registered by the caller) also removes the copy.
+    const copy = await track.run('copy', () => acts.long.rbdStreamCopy({ source, store: request.store, manifest }));
+    [clone, digest] = [copy.ref, copy.digest];
+    await track.run('snap clone', () => acts.quick.rbdSnapClone({ store: request.store, ref: copy.ref }));
+  } else if (plan.rbdDirect) {
     // The compensation that deletes the stored image (registered by the caller) also removes the clone.
     const ref = await track.run('clone', () => acts.quick.rbdClone({ source, store: request.store, manifest }));
     clone = ref;

@@ -22,6 +22,8 @@ import { StepTracker } from './step-tracker.js';
 const OVERLAY_RELEASE = 'overlay-strategy';
 /** The patch that folded the lock's release into the cleanup step. */
 const FINISH_IN_ONE = 'finish-in-one-step';
+/** RBD runs recorded before the stream copy replay with clone + flatten. */
+const RBD_STREAM = 'rbd-stream-copy';
 
 /**
  * Waits for a step and the work running beside it; the first failure is thrown only once neither
@@ -75,7 +77,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     // Runs recorded before the overlay strategy replay as they ran: no overlay from auto, the stale-job
     // step always, the cold merge before the store step.
     const overlayRelease = patched(OVERLAY_RELEASE);
-    const plan = planSnapshot(request, facts, { overlayFirst: overlayRelease });
+    const plan = planSnapshot(request, facts, { overlayFirst: overlayRelease, streamFirst: facts.rbdDirect && patched(RBD_STREAM) });
     upsertSearchAttributes([{ key: VMSNAP_MODE, value: plan.mode }]);
     memo(plan.mode);
 

@@ -4,21 +4,24 @@ import { GLANCE, glanceImages } from './openstack.js';
 import { domainState, guestWrite, leftoversOf, makeDomain, rbd, rbdSha256, rbdSnaps, runSnapshot, sameContent, startSnapshot, withClient } from './lab.js';
 
 describe('RBD snapshot', () => {
-  it('direct: snap, clone into the image pool, flatten, snap the clone, drop the source snap', async () => {
-    const dom = await makeDomain('rbd-direct', { sizeMiB: 128, layout: 'rbd' });
+  it.each([
+    { copy: 'stream', steps: ['copy'] },
+    { copy: 'clone', steps: ['clone', 'flatten'] },
+  ] as const)('direct ($copy): snap, copy into the image pool, snap the copy, drop the source snap', async ({ copy, steps }) => {
+    const dom = await makeDomain(`rbd-direct-${copy}`, { sizeMiB: 128, layout: 'rbd' });
     await guestWrite(dom.name, 5, 3, 0x3c); // written by the guest just before: the snapshot must hold it
     const before = await rbdSha256(`vms/${dom.name}`);
-    const result = await runSnapshot({ domain: dom.name, store: 'pool', name: `${dom.name}-img` });
+    const result = await runSnapshot({ domain: dom.name, store: 'pool', name: `${dom.name}-img`, ...(copy === 'clone' ? { rbdCopy: copy } : {}) });
 
     expect(result).toMatchObject({ mode: 'rbd', format: 'raw', downtimeMs: 0, sizeBytes: 128 << 20 });
     expect(result.location).toMatch(new RegExp(`^rbd://[0-9a-f-]{36}/images/${dom.name}-img/snap$`));
-    expect(result.steps.map((s) => s.name)).toEqual(['lock domain', 'inspect', 'snap source', 'clone', 'flatten', 'snap clone', 'remove source snap', 'store', 'cleanup']);
+    expect(result.steps.map((s) => s.name)).toEqual(['lock domain', 'inspect', 'snap source', ...steps, 'snap clone', 'remove source snap', 'store', 'cleanup']);
     expect(await rbdSha256(`images/${dom.name}-img@snap`)).toBe(before);
     expect(result.sha256).toBe(before);
     expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
     expect(await rbdSnaps(`images/${dom.name}-img`)).toMatchObject([{ name: 'snap', protected: 'true' }]);
     const info = JSON.parse(await rbd('info', '--format', 'json', `images/${dom.name}-img`)) as { parent?: unknown };
-    expect(info.parent).toBeUndefined(); // flattened: stands alone
+    expect(info.parent).toBeUndefined(); // stands alone
     const manifest = JSON.parse(await rbd('image-meta', 'get', `images/${dom.name}-img`, 'vmsnap.manifest')) as { sha256: string; source: { domain: string } };
     expect(manifest).toMatchObject({ sha256: before, source: { domain: dom.name } });
     expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true });
@@ -30,7 +33,7 @@ describe('RBD snapshot', () => {
     const result = await runSnapshot({ domain: dom.name, store: 'glance-rbd' });
     expect(result).toMatchObject({ mode: 'rbd', format: 'raw', sha256: before });
     expect(result.location).toMatch(new RegExp(`^rbd://[0-9a-f-]{36}/images/${result.imageId}/snap$`));
-    expect(result.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['clone', 'flatten', 'snap clone']));
+    expect(result.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['copy', 'snap clone']));
     const [rec] = await glanceImages(GLANCE.rbd, { vmsnap_workflow_id: (await workflowOf(result.imageId)) ?? '' });
     expect(rec).toMatchObject({ id: result.imageId, status: 'active', disk_format: 'raw', image_type: 'snapshot', vmsnap_sha256: before, size: 64 << 20 });
     expect((rec?.locations as { url: string }[])[0]?.url).toBe(result.location);
@@ -47,16 +50,19 @@ describe('RBD snapshot', () => {
     expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
   });
 
-  it('a clone the pool refuses unwinds: no source snapshot, no clone, domain untouched', async () => {
-    const dom = await makeDomain('rbd-fail', { sizeMiB: 32, layout: 'rbd' });
+  it.each([
+    { copy: 'stream', cause: /step copy, rbd create frozen\/.*refused by Ceph/ },
+    { copy: 'clone', cause: /step clone, rbd clone .*refused by Ceph/ },
+  ] as const)('a $copy the pool refuses unwinds: no source snapshot, no image, domain untouched', async ({ copy, cause }) => {
+    const dom = await makeDomain(`rbd-fail-${copy}`, { sizeMiB: 32, layout: 'rbd' });
     await withClient(async (client) => {
-      const handle = await startSnapshot(client, { domain: dom.name, store: 'frozen', name: `${dom.name}-img` });
+      const handle = await startSnapshot(client, { domain: dom.name, store: 'frozen', name: `${dom.name}-img`, rbdCopy: copy });
       const err = (await handle.result().then(
         () => undefined,
         (e: unknown) => e,
       )) as WorkflowFailedError;
       expect(err).toBeInstanceOf(WorkflowFailedError);
-      expect(err.cause?.message).toMatch(/step clone.*refused by Ceph/);
+      expect(err.cause?.message).toMatch(cause);
       expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
     });
     expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);

@@ -47,6 +47,17 @@ describe('RbdDiffHasher', () => {
     }
   });
 
+  it('passes the stream on as it parses it, all but the source snapshot name, however it is cut', () => {
+    const withoutName = Buffer.concat([stream.subarray(0, 12), stream.subarray(12 + 9)]); // header, then 't' + u32 + 'snap'
+    for (const chunk of [1, 7, 17, 4096, stream.length]) {
+      const out: Buffer[] = [];
+      const h = new RbdDiffHasher(undefined, (b) => out.push(Buffer.from(b)));
+      for (let i = 0; i < stream.length; i += chunk) h.push(stream.subarray(i, i + chunk));
+      expect(h.digest()).toEqual({ sha256, size });
+      expect(Buffer.concat(out).equals(withoutName)).toBe(true);
+    }
+  });
+
   it('an empty image is all zeros', () => {
     const empty = diffOf(1 << 20, []);
     expect(feed(empty.stream, 5).digest()).toEqual({ sha256: empty.sha256, size: 1 << 20 });
