@@ -4,6 +4,15 @@ const HEADER = 'rbd diff v1\n';
 const ZEROS = Buffer.alloc(8 << 20);
 const T_RECORD = 't'.charCodeAt(0);
 
+/** A 't' record: the snapshot the importer takes at the end. */
+function snapRecord(name: string): Buffer {
+  const bytes = Buffer.from(name);
+  const head = Buffer.alloc(5);
+  head[0] = T_RECORD;
+  head.writeUInt32LE(bytes.length, 1);
+  return Buffer.concat([head, bytes]);
+}
+
 /**
  * sha256 of a whole RBD image (snapshot) computed from `rbd export-diff` of it (format v1): the
  * allocated extents arrive as data, everything between them is hashed as the zeros it reads as.
@@ -11,8 +20,9 @@ const T_RECORD = 't'.charCodeAt(0);
  * half-empty disk) and hashes the rest from memory. Fed chunk by chunk; throws on anything that
  * is not a well-formed, offset-ordered v1 stream (the caller then hashes a plain export).
  *
- * With `forward`, the stream is passed on as it is parsed (for `rbd import-diff`), minus its 't'
- * record: the snapshot name the stream ends with is the source's, and the copy takes its own.
+ * With `forward`, the stream is passed on as it is parsed (for `rbd import-diff`), its 't' record
+ * (the snapshot the importer takes once all is written) naming `snapName` instead of the source's
+ * snapshot.
  */
 export class RbdDiffHasher {
   private readonly hash = createHash('sha256');
@@ -27,7 +37,7 @@ export class RbdDiffHasher {
 
   constructor(
     private readonly onBytes?: (n: number) => void,
-    private readonly forward?: (bytes: Buffer) => void,
+    private readonly forward?: { to: (bytes: Buffer) => void; snapName: string },
   ) {}
 
   push(chunk: Buffer): void {
@@ -38,7 +48,7 @@ export class RbdDiffHasher {
         const n = Math.min(this.dataLeft, buf.length);
         if (n === 0) break;
         this.hash.update(buf.subarray(0, n));
-        this.forward?.(buf.subarray(0, n));
+        this.forward?.to(buf.subarray(0, n));
         this.dataLeft -= n;
         this.position += n;
         this.onBytes?.(this.position);
@@ -47,7 +57,7 @@ export class RbdDiffHasher {
       }
       const used = this.record(buf);
       if (used === 0) break;
-      if (this.forward && buf[0] !== T_RECORD) this.forward(buf.subarray(0, used));
+      if (this.forward) this.forward.to(buf[0] === T_RECORD ? snapRecord(this.forward.snapName) : buf.subarray(0, used));
       buf = buf.subarray(used);
     }
     if (buf.length) this.pending = Buffer.from(buf);

@@ -10,6 +10,10 @@ export interface StreamCopy {
   source: RbdRef & { snap: string };
   to: RbdClient;
   dest: RbdRef;
+  /** The snapshot `rbd import-diff` takes on `dest` once everything is written. */
+  snapName: string;
+  /** Started once the import is done, beside the last of the hashing (the holes at the end). */
+  afterImport?: () => Promise<unknown>;
   step: string;
   context: Partial<CommandContext>;
   onBytes?: (n: number) => void;
@@ -19,13 +23,14 @@ export interface StreamCopy {
 /**
  * Copies a snapshot into an existing image as `rbd export-diff | rbd import-diff`, through this
  * worker: only the allocated extents cross (one read, one write), the sha256 of the whole image is
- * taken on the way (holes as zeros), and the copy stands alone at once, with no parent to flatten.
+ * taken on the way (holes as zeros), and the copy stands alone at once, with no parent to flatten;
+ * the importer ends it with the snapshot `snapName`.
  * On this lab's single OSD that is a third of clone + flatten + hash (bench/RESULTS.md). Re-running
  * it rewrites the same extents, so a retry after a crash converges.
  */
 export async function streamSnapshotCopy(c: StreamCopy): Promise<ImageDigest> {
   const pieces: Buffer[] = [];
-  const hasher = new RbdDiffHasher(c.onBytes, (b) => pieces.push(b));
+  const hasher = new RbdDiffHasher(c.onBytes, { to: (b) => pieces.push(b), snapName: c.snapName });
   const stop = new AbortController();
   let first: Error | undefined;
   const fail = (e: unknown) => {
@@ -57,5 +62,8 @@ export async function streamSnapshotCopy(c: StreamCopy): Promise<ImageDigest> {
     watch(c.to.rbd(['import-diff', '--no-progress', '-', `${c.dest.pool}/${c.dest.image}`], c.step, { ...opts, stdin: relay })),
   ]);
   if (first !== undefined) throw first;
-  return hasher.digest();
+  const after = c.afterImport?.();
+  const digest = hasher.digest();
+  await after;
+  return digest;
 }

@@ -80,8 +80,9 @@ export function createRbdActivities(ctx: HostContext) {
 
     /**
      * The `stream` copy: a new image in the store's pool (under the name the store gives it, marked
-     * as this run's), filled from the source snapshot through this worker and hashed on the way.
-     * Returns the image and its digest.
+     * as this run's), filled from the source snapshot through this worker and hashed on the way,
+     * ending with its protected snapshot (the image's readable point, as Glance expects). Returns
+     * the image and its digest.
      */
     async rbdStreamCopy({ source, store, manifest }: { source: SourceSnap; store: string; manifest: NewImage }): Promise<{ ref: RbdRef; digest: ImageDigest }> {
       const pool = clonePoolOf(ctx, store);
@@ -94,17 +95,29 @@ export function createRbdActivities(ctx: HostContext) {
       await pool.client.setMeta(ref, META_WORKFLOW, manifest.workflowId, 'copy');
       const report = progressReporter(ctx, 'copy');
       const size = manifest.virtualSizeBytes;
+      const onBytes = (n: number) => report(n, Math.max(n, size));
       report(0, size);
-      const digest = await streamSnapshotCopy({
-        from: hostCeph(ctx),
-        source: { pool: source.pool, image: source.image, snap: source.snap },
-        to: pool.client,
-        dest: ref,
-        step: 'copy',
-        context,
-        onBytes: (n) => report(n, Math.max(n, size)),
-        cancelSignal: cancellationSignal(),
-      });
+      const protect = () => pool.client.rbd(['snap', 'protect', `${ref.pool}/${ref.image}@${STORE_SNAP}`], 'copy', { ok: [ERRNO.EBUSY], context });
+      let digest: ImageDigest;
+      if (r.exitCode === ERRNO.EEXIST && (await pool.client.snapshots(ref, 'copy')).some((s) => s.name === STORE_SNAP)) {
+        // The importer takes that snapshot last: an earlier attempt copied everything and died
+        // before it returned the digest, which one read of the source gives again.
+        digest = await hostCeph(ctx).exportSha256(source, source.snap, 'copy', onBytes);
+        await protect();
+      } else {
+        digest = await streamSnapshotCopy({
+          from: hostCeph(ctx),
+          source: { pool: source.pool, image: source.image, snap: source.snap },
+          to: pool.client,
+          dest: ref,
+          snapName: STORE_SNAP,
+          afterImport: protect,
+          step: 'copy',
+          context,
+          onBytes,
+          cancelSignal: cancellationSignal(),
+        });
+      }
       report(digest.size, digest.size);
       return { ref, digest };
     },

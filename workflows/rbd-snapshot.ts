@@ -4,6 +4,7 @@ import type { ImageDigest, NewImage } from '../activities/stores/image-store.js'
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import type { SnapshotPlan } from './plan.js';
+import type { PathTail } from './overlay-merge.js';
 import type { Saga } from './saga.js';
 import type { StepTracker } from './step-tracker.js';
 
@@ -25,7 +26,12 @@ export interface RbdSnapshotInput {
  * the snapshot is converted into the staging file instead, as Nova falls back to. The domain runs
  * throughout: RBD snapshots are taken live.
  */
-export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: RbdSnapshotInput): Promise<{ clone: RbdRef; digest: ImageDigest } | undefined> {
+export async function rbdSnapshot(
+  acts: HostActivityProfiles,
+  saga: Saga,
+  track: StepTracker,
+  input: RbdSnapshotInput,
+): Promise<{ direct?: { clone: RbdRef; digest: ImageDigest }; tail?: PathTail }> {
   const { request, facts, plan, tag, manifest, stagingPath } = input;
   const rbd = facts.disk.rbd;
   if (!rbd) throw new Error('the RBD path needs an RBD disk'); // planSnapshot guarantees it
@@ -40,10 +46,16 @@ export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track:
   let digest: ImageDigest | undefined;
   if (plan.rbdDirect && plan.rbdCopy === 'stream') {
     // The compensation that deletes the stored image (registered by the caller) also removes the copy.
+    // The copy ends with the image's protected snapshot; the source snapshot goes while the store
+    // step records the image.
     const copy = await track.run('copy', () => acts.long.rbdStreamCopy({ source, store: request.store, manifest }));
-    [clone, digest] = [copy.ref, copy.digest];
-    await track.run('snap clone', () => acts.quick.rbdSnapClone({ store: request.store, ref: copy.ref }));
-  } else if (plan.rbdDirect) {
+    const tail = async () => {
+      await track.run('remove source snap', () => acts.quick.rbdRemoveSourceSnap(source));
+      saga.settle(dropSnap);
+    };
+    return { direct: { clone: copy.ref, digest: copy.digest }, tail };
+  }
+  if (plan.rbdDirect) {
     // The compensation that deletes the stored image (registered by the caller) also removes the clone.
     const ref = await track.run('clone', () => acts.quick.rbdClone({ source, store: request.store, manifest }));
     clone = ref;
@@ -61,5 +73,5 @@ export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track:
 
   await track.run('remove source snap', () => acts.quick.rbdRemoveSourceSnap(source));
   saga.settle(dropSnap);
-  return clone && digest ? { clone, digest } : undefined;
+  return clone && digest ? { direct: { clone, digest } } : {};
 }

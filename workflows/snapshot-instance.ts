@@ -103,7 +103,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     let outcome: PathOutcome = {};
     if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease, manifest });
     else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease, manifest }));
-    else direct = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath });
+    else ({ direct, ...outcome } = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath }));
     // The digest the convert step took while writing only changes the store step's input, not
     // the commands: runs recorded before it replay unchanged (their convert results have none).
     const { tail, digest } = outcome;

@@ -29,8 +29,11 @@ const workerKills: Case[] = [
   ...['managedSave', 'switchToOverlay', 'startDomain', 'convertDisk', 'mergeOverlay', 'commitImage'].map(
     (a): Case => ({ name: `cold: worker SIGKILL after ${a}`, layout: 'overlay', request: { mode: 'cold' }, fault: after(a), expect: 'completed' }),
   ),
+  ...['rbdSnapSource', 'rbdStreamCopy', 'rbdRemoveSourceSnap', 'rbdPublish'].map(
+    (a): Case => ({ name: `rbd direct/stream: worker SIGKILL after ${a}`, layout: 'rbd', request: { store: 'pool', name: name() }, fault: after(a), expect: 'completed' }),
+  ),
   ...['rbdSnapSource', 'rbdClone', 'rbdFlatten', 'rbdSnapClone', 'rbdRemoveSourceSnap', 'rbdPublish'].map(
-    (a): Case => ({ name: `rbd direct: worker SIGKILL after ${a}`, layout: 'rbd', request: { store: 'pool', name: name() }, fault: after(a), expect: 'completed' }),
+    (a): Case => ({ name: `rbd direct/clone: worker SIGKILL after ${a}`, layout: 'rbd', request: { store: 'pool', name: name(), rbdCopy: 'clone' }, fault: after(a), expect: 'completed' }),
   ),
   { name: 'rbd fallback: worker SIGKILL after convertRbdSnapshot', layout: 'rbd', request: {}, fault: after('convertRbdSnapshot'), expect: 'completed' },
   { name: 'glance: worker SIGKILL after commitImage (uploaded, not reported)', layout: 'overlay', request: { store: 'glance-crash' }, fault: after('commitImage'), expect: 'completed' },
@@ -107,14 +110,17 @@ describe.sequential('faults in the components', () => {
     expect(row.detail).toMatch(/No space left on device/);
   });
 
-  it('the Ceph OSD stopped and started again mid-flatten: the flatten waits for it and completes', async () => {
+  it.each([
+    { copy: 'stream', step: 'copy' },
+    { copy: 'clone', step: 'flatten' },
+  ] as const)('the Ceph OSD stopped and started again mid-$step: the $step waits for it and completes', async ({ copy, step }) => {
     const row = await runCase({
-      name: 'rbd direct: OSD stop + start mid-flatten',
+      name: `rbd direct/${copy}: OSD stop + start mid-${step}`,
       layout: 'rbd',
       sizeMiB: 2048,
-      request: { store: 'pool', name: name() },
+      request: { store: 'pool', name: name(), rbdCopy: copy },
       during: {
-        step: 'flatten',
+        step,
         act: async () => {
           const pid = (await execa('pgrep', ['-x', 'ceph-osd'])).stdout.trim();
           await execa('kill', ['-TERM', pid]);

@@ -82,9 +82,12 @@ describe('planSnapshot', () => {
     expect(planSnapshot(req({ mode: 'cold' }), facts())).toMatchObject({ mode: 'cold' });
   });
 
-  it('auto picks rbd for an RBD disk: direct (clone) when the store is a pool of the same cluster', () => {
+  it('auto picks rbd for an RBD disk: direct (a stream copy) when the store is a pool of the same cluster', () => {
     const rbd = { kind: 'rbd' as const, sourceFile: undefined, rbd: { pool: 'vms', image: 'vm1' }, backingFile: undefined };
-    expect(planSnapshot(req(), facts({ rbdDirect: true }, rbd))).toEqual({ mode: 'rbd', undefine: false, shallow: false, rbdDirect: true, format: 'raw' });
+    expect(planSnapshot(req(), facts({ rbdDirect: true }, rbd))).toEqual({ mode: 'rbd', undefine: false, shallow: false, rbdDirect: true, rbdCopy: 'stream', format: 'raw' });
+    expect(planSnapshot(req({ rbdCopy: 'clone' }), facts({ rbdDirect: true }, rbd))).toMatchObject({ rbdDirect: true, rbdCopy: 'clone' });
+    // Runs recorded before the stream copy replay with clone + flatten.
+    expect(planSnapshot(req(), facts({ rbdDirect: true }, rbd), { overlayFirst: true, streamFirst: false })).toMatchObject({ rbdCopy: 'clone' });
     expect(planSnapshot(req({ format: 'qcow2' }), facts({ rbdDirect: false }, rbd))).toMatchObject({ mode: 'rbd', rbdDirect: false, format: 'qcow2' });
   });
 

@@ -47,14 +47,14 @@ describe('RbdDiffHasher', () => {
     }
   });
 
-  it('passes the stream on as it parses it, all but the source snapshot name, however it is cut', () => {
-    const withoutName = Buffer.concat([stream.subarray(0, 12), stream.subarray(12 + 9)]); // header, then 't' + u32 + 'snap'
+  it('passes the stream on as it parses it, naming its own end snapshot, however it is cut', () => {
+    const renamed = Buffer.concat([stream.subarray(0, 12), Buffer.from('t'), u32(6), Buffer.from('stored'), stream.subarray(12 + 9)]); // header, then 't' + u32 + 'snap'
     for (const chunk of [1, 7, 17, 4096, stream.length]) {
       const out: Buffer[] = [];
-      const h = new RbdDiffHasher(undefined, (b) => out.push(Buffer.from(b)));
+      const h = new RbdDiffHasher(undefined, { to: (b) => out.push(Buffer.from(b)), snapName: 'stored' });
       for (let i = 0; i < stream.length; i += chunk) h.push(stream.subarray(i, i + chunk));
       expect(h.digest()).toEqual({ sha256, size });
-      expect(Buffer.concat(out).equals(withoutName)).toBe(true);
+      expect(Buffer.concat(out).equals(renamed)).toBe(true);
     }
   });
 

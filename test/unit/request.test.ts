@@ -5,7 +5,7 @@ import { parseSnapshotRequest } from '../../common/request.js';
 describe('parseSnapshotRequest', () => {
   it('fills in the defaults of DESIGN.md', () => {
     const r = parseSnapshotRequest({ host: 'hv1', domain: 'vm1' });
-    expect(r).toEqual({ ok: true, request: { host: 'hv1', domain: 'vm1', mode: 'auto', strategy: 'auto', store: 'default', format: 'qcow2', properties: {} } });
+    expect(r).toEqual({ ok: true, request: { host: 'hv1', domain: 'vm1', mode: 'auto', strategy: 'auto', rbdCopy: 'auto', store: 'default', format: 'qcow2', properties: {} } });
   });
 
   it.each([
