@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Creates (or re-creates) a small lab domain that idles in firmware, with a disk of known content:
-#   make-domain.sh NAME DIR [SIZE_MIB=256] [LAYOUT=overlay|flat] [DATA_MIB=SIZE/2] [start|nostart]
+#   make-domain.sh NAME DIR [SIZE_MIB=256] [LAYOUT=overlay|flat|rbd|rbd-clone] [DATA_MIB=SIZE/2] [start|nostart]
 # overlay: DIR/NAME-base.qcow2 holds DATA_MIB of random data (the rest are holes) and
 #          DIR/NAME.qcow2 is an overlay on it with 8 MiB of its own writes.
 # flat:    DIR/NAME.qcow2 holds the data itself.
 # rbd:     the RBD image vms/NAME holds the data (CEPH_CONF names the cluster: deploy/ceph-up.sh).
+# rbd-clone: Nova's layout: vms/NAME is a clone of the image images/NAME-base@snap, which holds the
+#          data, with 8 MiB of its own writes.
 source "$(dirname "$0")/common.sh"
 name="$1"; dir="$2"; size="${3:-256}"; layout="${4:-overlay}"; data="${5:-$((size / 2))}"; power="${6:-start}"
 [[ "$name" =~ ^[A-Za-z0-9._-]+$ ]] || { log "bad domain name: $name"; exit 2; }
@@ -17,15 +19,25 @@ fi
 rm -f "$dir/$name.qcow2" "$dir/$name-base.qcow2" "$dir/$name.raw"
 qemu-img create -q -f raw "$dir/$name.raw" "${size}M"
 dd if=/dev/urandom of="$dir/$name.raw" bs=1M count="$data" conv=notrunc,fsync status=none
-if [ "$layout" = rbd ]; then
+# An RBD image and its snapshots (a clone's parent goes after the clone).
+drop_rbd() {
+  rbd info "$1" >/dev/null 2>&1 || return 0
+  for s in $(rbd snap ls --format json "$1" | python3 -c 'import json,sys; print(" ".join(x["name"] for x in json.load(sys.stdin)))'); do
+    rbd snap unprotect "$1@$s" 2>/dev/null || true; rbd snap rm --no-progress "$1@$s"
+  done
+  rbd rm --no-progress "$1"
+}
+if [ "$layout" = rbd ] || [ "$layout" = rbd-clone ]; then
   : "${CEPH_CONF:?CEPH_CONF must name the ceph.conf of the lab cluster for an rbd domain}"
-  if rbd info "vms/$name" >/dev/null 2>&1; then
-    for s in $(rbd snap ls --format json "vms/$name" | python3 -c 'import json,sys; print(" ".join(x["name"] for x in json.load(sys.stdin)))'); do
-      rbd snap unprotect "vms/$name@$s" 2>/dev/null || true; rbd snap rm --no-progress "vms/$name@$s"
-    done
-    rbd rm --no-progress "vms/$name"
+  drop_rbd "vms/$name"; drop_rbd "images/$name-base"
+  if [ "$layout" = rbd-clone ]; then
+    rbd import --no-progress "$dir/$name.raw" "images/$name-base"
+    rbd snap create --no-progress "images/$name-base@snap"; rbd snap protect "images/$name-base@snap"
+    rbd clone "images/$name-base@snap" "vms/$name"
+    qemu-io -f raw -c "write -P 0x5a $((size / 4))M 8M" "rbd:vms/$name:conf=$CEPH_CONF" >/dev/null
+  else
+    rbd import --no-progress "$dir/$name.raw" "vms/$name"
   fi
-  rbd import --no-progress "$dir/$name.raw" "vms/$name"
 elif [ "$layout" = overlay ]; then
   qemu-img convert -q -f raw -O qcow2 "$dir/$name.raw" "$dir/$name-base.qcow2"
   qemu-img create -q -f qcow2 -b "$dir/$name-base.qcow2" -F qcow2 "$dir/$name.qcow2"
@@ -34,7 +46,7 @@ else
   qemu-img convert -q -f raw -O qcow2 "$dir/$name.raw" "$dir/$name.qcow2"
 fi
 rm -f "$dir/$name.raw"
-if [ "$layout" = rbd ]; then
+if [ "$layout" = rbd ] || [ "$layout" = rbd-clone ]; then
   disk_xml="    <disk type='network' device='disk'>
       <driver name='qemu' type='raw'/>
       <source protocol='rbd' name='vms/$name'><host name='127.0.0.1' port='6789'/></source>

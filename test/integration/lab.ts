@@ -27,7 +27,7 @@ export interface LabDomain {
 }
 
 /** A fresh running domain of this run (name prefixed with the run's host, so teardown finds it). */
-export async function makeDomain(suffix: string, opts: { sizeMiB?: number; layout?: 'overlay' | 'flat' | 'rbd'; dataMiB?: number; start?: boolean } = {}): Promise<LabDomain> {
+export async function makeDomain(suffix: string, opts: { sizeMiB?: number; layout?: 'overlay' | 'flat' | 'rbd' | 'rbd-clone'; dataMiB?: number; start?: boolean } = {}): Promise<LabDomain> {
   const name = `${host()}-${suffix}`;
   const dir = path.join(inject('domainsDir'), name);
   const size = opts.sizeMiB ?? 128;

@@ -33,6 +33,24 @@ describe('RBD snapshot', () => {
     expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true });
   });
 
+  it.each(['stream', 'clone'] as const)(
+    'direct (%s) from a Nova instance disk (a clone of its Glance image): the copy holds the parent’s bytes and stands alone',
+    async (copy) => {
+      const dom = await makeDomain(`rbd-nova-${copy}`, { sizeMiB: 128, layout: 'rbd-clone' });
+      const before = await rbdSha256(`vms/${dom.name}`);
+      expect(before).not.toBe(await rbdSha256(`images/${dom.name}-base@snap`)); // the clone's own writes
+      const result = await runSnapshot({ domain: dom.name, store: 'pool', name: `${dom.name}-img`, rbdCopy: copy });
+      expect(result.sha256).toBe(before);
+      expect(await rbdSha256(`images/${dom.name}-img@snap`)).toBe(before);
+      const info = JSON.parse(await rbd('info', '--format', 'json', `images/${dom.name}-img`)) as { parent?: unknown };
+      expect(info.parent).toBeUndefined();
+      expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
+      // The instance's own parent is untouched: still its Glance image's protected snapshot.
+      const disk = JSON.parse(await rbd('info', '--format', 'json', `vms/${dom.name}`)) as { parent?: { pool: string; image: string; snapshot: string } };
+      expect(disk.parent).toMatchObject({ pool: 'images', image: `${dom.name}-base`, snapshot: 'snap' });
+    },
+  );
+
   it('direct into Glance on RBD: the clone becomes the record’s rbd:// location, as Nova does', async () => {
     const dom = await makeDomain('rbd-glance', { sizeMiB: 64, layout: 'rbd' });
     const before = await rbdSha256(`vms/${dom.name}`);
