@@ -2,6 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { execa } from 'execa';
 
 export async function timed(fn: () => Promise<unknown>): Promise<number> {
   const t0 = process.hrtime.bigint();
@@ -24,12 +25,17 @@ export async function prime(files: string[], warmIn?: string): Promise<void> {
   if (warmIn) await warmWrites(warmIn, files);
 }
 
-/** Runs the variants A B A B … `rounds` times each, with `reset` before every run. */
+/**
+ * Runs the variants A B A B … `rounds` times each, with `reset` before every run, then `sync`: a
+ * variant that leaves dirty pages (the plain sequence and the floor never flush) would otherwise
+ * have the next variant pay for their writeback.
+ */
 export async function alternate(variants: Record<string, () => Promise<unknown>>, rounds: number, reset: () => Promise<void>): Promise<Record<string, number[]>> {
   const times: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   for (let i = 0; i < rounds; i++) {
     for (const [name, run] of Object.entries(variants)) {
       await reset();
+      await execa('sync');
       times[name]?.push(await timed(run));
     }
   }
