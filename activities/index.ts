@@ -32,4 +32,4 @@ export function createHostActivities(ctx: HostContext) {
 
 /** The activity interface workflows import (type only: no activity code enters the sandbox). */
 export type HostActivities = ReturnType<typeof createHostActivities>;
-export type { DomainFacts } from './preflight.js';
+export type { DiskFacts, DomainFacts } from './preflight.js';

@@ -11,11 +11,20 @@ export function diskspecValue(value: string): string {
 }
 
 /**
- * The `--diskspec` arguments of a disk-only external snapshot that puts `overlay` on top of `disk`
- * and leaves every other disk of the domain alone (pure).
+ * The `--diskspec` arguments of a disk-only external snapshot that puts each overlay on top of its
+ * disk (`overlays`: target → overlay file) and leaves every other disk of the domain alone (pure).
  */
-export function overlayDiskspecs(disks: string[], disk: string, overlay: string): string[] {
-  return disks.flatMap((name) => ['--diskspec', name === disk ? `${diskspecValue(name)},snapshot=external,file=${diskspecValue(overlay)}` : `${diskspecValue(name)},snapshot=no`]);
+export function overlayDiskspecs(disks: string[], overlays: ReadonlyMap<string, string>): string[] {
+  return disks.flatMap((name) => {
+    const overlay = overlays.get(name);
+    return ['--diskspec', overlay !== undefined ? `${diskspecValue(name)},snapshot=external,file=${diskspecValue(overlay)}` : `${diskspecValue(name)},snapshot=no`];
+  });
+}
+
+/** One more disk to put under an overlay in the same snapshot. */
+export interface OverlayDisk {
+  disk: string;
+  source: string;
 }
 
 /**
@@ -32,11 +41,14 @@ export function createLiveOverlayActivities(ctx: HostContext) {
     /**
      * Idempotent: a domain already on this run's overlay is left as it is. `disks` (every disk's
      * target, from the inspect step) saves asking libvirt when no attempt made the overlay yet.
+     * `also` puts more disks under overlays of their own in the same snapshot (`--atomic`: all or
+     * none), so all of them stop changing at one instant.
      */
-    async createLiveOverlay({ domain, disk, source, tag, disks }: { domain: string; disk: string; source: string; tag: string; disks?: string[] }): Promise<{ overlay: string }> {
+    async createLiveOverlay({ domain, disk, source, tag, disks, also = [] }: { domain: string; disk: string; source: string; tag: string; disks?: string[]; also?: OverlayDisk[] }): Promise<{ overlay: string }> {
       const step = 'create overlay';
       const where = { domain, disk, step };
       const overlay = overlayPath(source, tag);
+      const overlays = new Map([[disk, overlay], ...also.map((d): [string, string] => [d.disk, overlayPath(d.source, tag)])]);
       let targets = disks;
       // Only a file of this run's name can be what the domain runs on: then libvirt is asked.
       if (!targets || (await exists(overlay))) {
@@ -44,9 +56,9 @@ export function createLiveOverlayActivities(ctx: HostContext) {
         if (now.find((d) => d.target === disk)?.sourceFile === overlay) return { overlay };
         targets = now.map((d) => d.target);
       }
-      // A file of an attempt that died before libvirt switched to it: the guest never wrote there.
-      await rm(overlay, { force: true });
-      const specs = overlayDiskspecs(targets, disk, overlay);
+      // Files of an attempt that died before libvirt switched to them: the guest never wrote there.
+      await Promise.all([...overlays.values()].map((f) => rm(f, { force: true })));
+      const specs = overlayDiskspecs(targets, overlays);
       await v(['snapshot-create-as', domain, '--disk-only', '--no-metadata', '--atomic', ...specs], where);
       return { overlay };
     },

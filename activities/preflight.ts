@@ -1,5 +1,6 @@
 import { permanentFailure } from '../common/failures.js';
-import { artifactTag } from '../common/names.js';
+import { artifactTag, diskTag } from '../common/names.js';
+import type { DomainDisk } from './domain-xml.js';
 import { parseDomainDisks, rootDisk } from './domain-xml.js';
 import { handled } from './handled-promise.js';
 import type { HostContext } from './host-context.js';
@@ -44,13 +45,20 @@ export interface DomainFacts {
   storeKind: 'file' | 'glance' | 'rbd';
   /** Where this run writes its image (the store's staging file): told here to save a round trip. */
   stagingPath?: string;
+  /** The other disks the request named (file disks), each with its own staging file. */
+  moreDisks?: (DiskFacts & { stagingPath: string })[];
 }
+
+export type DiskFacts = DomainFacts['disk'];
+
 
 export interface PreflightInput {
   domain: string;
   store: string;
   imageName: string;
   workflowId: string;
+  /** The disks to snapshot, by target; the first is the run's main image. @default the root disk */
+  disks?: string[];
 }
 
 export function createPreflightActivities(ctx: HostContext) {
@@ -63,7 +71,7 @@ export function createPreflightActivities(ctx: HostContext) {
      * Reads the domain, its root disk and the store, and refuses with a clear, permanent error
      * anything a snapshot cannot start with. Changes nothing.
      */
-    async inspectDomain({ domain, store, imageName, workflowId }: PreflightInput): Promise<DomainFacts> {
+    async inspectDomain({ domain, store, imageName, workflowId, disks: wanted }: PreflightInput): Promise<DomainFacts> {
       // The store's questions (can it take an image, is the name free) do not depend on the domain's.
       const storeReady = handled(
         (async () => {
@@ -86,25 +94,34 @@ export function createPreflightActivities(ctx: HostContext) {
       const persistent = parsePersistent(infoOut.stdout);
       const xml = xmlOut.stdout;
       const disks = parseDomainDisks(xml);
-      const disk = rootDisk(disks);
+      const chosen = wanted ? wanted.map((target) => disks.find((d) => d.target === target) ?? noSuchDisk(target)) : [rootDisk(disks)];
+      function noSuchDisk(target: string): never {
+        throw permanentFailure('UnsupportedDisk', `domain ${domain} on host ${ctx.host} has no disk ${target} (its disks: ${disks.map((d) => d.target).join(', ') || 'none'})`);
+      }
+      const disk = chosen[0];
       if (!disk) throw permanentFailure('UnsupportedDisk', `domain ${domain} on host ${ctx.host} has no disk to snapshot`);
       // Asked beside the disk's own facts: a stale job is ended only where there is one (a domain
       // that does not run has none).
       const running = state === 'running' || state === 'paused';
       const jobOut = running ? v(['blockjob', domain, disk.target, '--info', '--raw'], { domain, disk: disk.target, step }, { allowFailure: true }).catch(() => undefined) : undefined;
-      let facts: DomainFacts['disk'];
-      if (disk.type === 'file' && disk.sourceFile) {
-        const info = await img.info(disk.sourceFile, step, { domain, disk: disk.target });
-        facts = { target: disk.target, kind: 'file', format: info.format, sourceFile: disk.sourceFile, virtualSize: info.virtualSize, backingFile: info.backingFile, backingFormat: info.backingFormat };
-      } else if (disk.rbd) {
-        const { size } = await hostCeph(ctx).info(disk.rbd, step);
-        facts = { target: disk.target, kind: 'rbd', format: disk.driverType ?? 'raw', rbd: disk.rbd, virtualSize: size };
-      } else {
-        throw permanentFailure('UnsupportedDisk', `disk ${disk.target} of domain ${domain} on host ${ctx.host} is of type '${disk.type}': vmsnap snapshots file (qcow2/raw) and RBD disks only`);
-      }
-      if (facts.kind === 'file' && facts.format !== 'qcow2' && facts.format !== 'raw') {
-        throw permanentFailure('UnsupportedDisk', `disk ${disk.target} of domain ${domain} on host ${ctx.host} is in format ${facts.format}: vmsnap handles qcow2 and raw`);
-      }
+      const factsOf = async (disk: DomainDisk): Promise<DiskFacts> => {
+        let facts: DiskFacts;
+        if (disk.type === 'file' && disk.sourceFile) {
+          const info = await img.info(disk.sourceFile, step, { domain, disk: disk.target });
+          facts = { target: disk.target, kind: 'file', format: info.format, sourceFile: disk.sourceFile, virtualSize: info.virtualSize, backingFile: info.backingFile, backingFormat: info.backingFormat };
+        } else if (disk.rbd) {
+          const { size } = await hostCeph(ctx).info(disk.rbd, step);
+          facts = { target: disk.target, kind: 'rbd', format: disk.driverType ?? 'raw', rbd: disk.rbd, virtualSize: size };
+        } else {
+          throw permanentFailure('UnsupportedDisk', `disk ${disk.target} of domain ${domain} on host ${ctx.host} is of type '${disk.type}': vmsnap snapshots file (qcow2/raw) and RBD disks only`);
+        }
+        if (facts.kind === 'file' && facts.format !== 'qcow2' && facts.format !== 'raw') {
+          throw permanentFailure('UnsupportedDisk', `disk ${disk.target} of domain ${domain} on host ${ctx.host} is in format ${facts.format}: vmsnap handles qcow2 and raw`);
+        }
+        return facts;
+      };
+      const [facts, ...more] = await Promise.all(chosen.map((d) => factsOf(d!)));
+      if (!facts) throw permanentFailure('UnsupportedDisk', `domain ${domain} on host ${ctx.host} has no disk to snapshot`);
 
       // The domain's problems are told first, as before the store was asked beside them.
       const s = await storeReady;
@@ -114,7 +131,9 @@ export function createPreflightActivities(ctx: HostContext) {
       const blockJobActive = running && (!job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null);
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
-      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, overlaySupported: can.activeCommit, blockJobActive, diskTargets: disks.map((d) => d.target), uuid, rbdDirect, storeKind: s.kind, stagingPath: s.stagingPath(artifactTag(workflowId)) };
+      const tag = artifactTag(workflowId);
+      const moreDisks = more.length ? { moreDisks: more.map((d) => ({ ...d, stagingPath: s.stagingPath(diskTag(tag, d.target)) })) } : {};
+      return { host: ctx.host, domain, state, persistent, disk: facts, transientJobSupported: can.transientJob, backupSupported: can.backup, overlaySupported: can.activeCommit, blockJobActive, diskTargets: disks.map((d) => d.target), uuid, rbdDirect, storeKind: s.kind, stagingPath: s.stagingPath(tag), ...moreDisks };
     },
   };
 }

@@ -56,3 +56,8 @@ export const backupType = z
 export function overlayPath(diskFile: string, tag: string): string {
   return `${diskFile}.vmsnap-overlay-${tag}.qcow2`;
 }
+
+/** The tag of one more disk's artifacts (its staging file) in a multi-disk run. Pure. */
+export function diskTag(tag: string, disk: string): string {
+  return `${tag}-${disk}`;
+}

@@ -44,6 +44,18 @@ export const snapshotRequestSchema = z
       )
       .refine((p) => Object.keys(p).length <= 64, 'at most 64 properties')
       .default({}),
+    /**
+     * The disks to snapshot, by target (vda, vdb, …), the first one being the image the result
+     * names. Several disks are frozen at one instant (one disk-only snapshot over all of them),
+     * copied side by side and stored as one image each (`<name>-<target>` for all but the first):
+     * on the live path's overlay strategy. @default the root disk only, as Nova
+     */
+    disks: z
+      .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a disk target holds only letters, digits, _ and - (e.g. vda)'))
+      .min(1)
+      .max(16)
+      .refine((d) => new Set(d).size === d.length, 'a disk is named twice')
+      .optional(),
     /** Caps the copy rate, to spare a busy guest's I/O (auto then picks a blockcopy strategy: only block jobs can be capped). @default unlimited */
     bandwidthMiBps: z.number().int().min(1).max(1_000_000).optional(),
   })

@@ -28,6 +28,19 @@ export interface SnapshotResult {
   instanceUuid: string;
   steps: StepTiming[];
   downtimeMs: number;
+  /** The other disks' images, when the request named several disks (the first is the image above). */
+  moreDisks?: StoredDisk[];
+}
+
+/** The image of one more disk of a multi-disk snapshot. */
+export interface StoredDisk {
+  disk: string;
+  imageId: string;
+  imageName: string;
+  location: string;
+  sizeBytes: number;
+  virtualSizeBytes: number;
+  sha256: string;
 }
 
 /** The answer of the `progress` query. */

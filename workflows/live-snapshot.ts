@@ -1,4 +1,4 @@
-import type { DomainFacts } from '../activities/index.js';
+import type { DiskFacts, DomainFacts } from '../activities/index.js';
 import type { NewImage } from '../activities/stores/image-store.js';
 import type { SnapshotRequest } from '../common/request.js';
 import type { HostActivityProfiles } from './host-activities.js';
@@ -18,6 +18,15 @@ export interface LiveSnapshotInput {
   skipIdleAbort: boolean;
   /** The image's manifest: a store that takes uploads gets the image while the convert makes it. */
   manifest?: NewImage;
+  /** The other disks of a multi-disk run (overlay strategy): frozen with the first, copied beside it. */
+  more?: MoreDisk[];
+}
+
+/** One more disk of a multi-disk run: its facts, where its image is written, and its manifest. */
+export interface MoreDisk {
+  disk: DiskFacts;
+  stagingPath: string;
+  manifest: NewImage;
 }
 
 /**
@@ -41,23 +50,31 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
 
   if (plan.strategy === 'overlay') {
     const source = facts.disk.sourceFile ?? '';
-    const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag });
-    await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag, disks: facts.diskTargets }));
+    const more = input.more ?? [];
+    const also = more.map((m) => ({ disk: m.disk.target, source: m.disk.sourceFile ?? '' }));
+    const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag }, also.map((a) => ({ domain, tag, ...a })));
+    // Several disks: one snapshot over all of them, the instant every image shows.
+    await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag, disks: facts.diskTargets, ...(also.length ? { also } : {}) }));
     // The disk under the overlay no longer changes: it is read in place, as the floor would.
-    const { digest } = await track.run('convert', () =>
+    const convert = (d: DiskFacts, dest: string, m: NewImage | undefined) =>
       acts.long.convertDisk({
         domain,
-        disk,
-        source,
-        dest: stagingPath,
+        disk: d.target,
+        source: d.sourceFile ?? '',
+        dest,
         format: request.format,
         store: request.store,
-        srcFormat: facts.disk.format,
-        virtualSize: facts.disk.virtualSize,
-        manifest,
-      }),
-    );
-    return { tail: merge, digest };
+        srcFormat: d.format,
+        virtualSize: d.virtualSize,
+        manifest: m,
+      });
+    if (!more.length) {
+      const { digest } = await track.run('convert', () => convert(facts.disk, stagingPath, manifest));
+      return { tail: merge, digest };
+    }
+    // Independent disks are copied side by side (as many at once as the host's heavy-step limit lets).
+    const [first, ...rest] = await track.run('convert', () => Promise.all([convert(facts.disk, stagingPath, manifest), ...more.map((m) => convert(m.disk, m.stagingPath, m.manifest))]));
+    return { tail: merge, digest: first.digest, moreDigests: rest.map((r) => r.digest) };
   }
 
   if (plan.strategy === 'backup') {

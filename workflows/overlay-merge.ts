@@ -11,23 +11,29 @@ export type PathTail = () => Promise<void>;
 export interface PathOutcome {
   tail?: PathTail;
   digest?: ImageDigest;
+  /** The other disks' digests, in the order of the run's other disks (a multi-disk run). */
+  moreDigests?: (ImageDigest | undefined)[];
+}
+
+/** A disk under one of the run's overlays. */
+export interface MergeTarget {
+  domain: string;
+  disk: string;
+  source: string;
+  tag: string;
 }
 
 /**
- * The merge-back of a run's overlay on a disk (the live overlay strategy and the cold path):
- * registers its compensation now, before the step that creates the overlay, and returns the
- * `merge overlay` step, which settles that compensation once it has run.
+ * The merge-back of a run's overlay on a disk (the live overlay strategy and the cold path), and
+ * on each of `more` (the other disks of a multi-disk run): registers the compensations now, before
+ * the step that creates the overlays, and returns the `merge overlay` step (the disks side by
+ * side), which settles them once it has run.
  */
-export function overlayMergeBack(
-  acts: HostActivityProfiles,
-  saga: Saga,
-  track: StepTracker,
-  target: { domain: string; disk: string; source: string; tag: string },
-): PathTail {
-  const args = { ...target, overlay: overlayPath(target.source, target.tag) };
-  const compensation = saga.register('merge the overlay back', () => acts.undo.mergeOverlay(args));
+export function overlayMergeBack(acts: HostActivityProfiles, saga: Saga, track: StepTracker, target: MergeTarget, more: MergeTarget[] = []): PathTail {
+  const all = [target, ...more].map((t) => ({ ...t, overlay: overlayPath(t.source, t.tag) }));
+  const compensations = all.map((args, i) => saga.register(i === 0 ? 'merge the overlay back' : `merge the overlay of ${args.disk} back`, () => acts.undo.mergeOverlay(args)));
   return async () => {
-    await track.run('merge overlay', () => acts.long.mergeOverlay(args));
-    saga.settle(compensation);
+    await track.run('merge overlay', () => Promise.all(all.map((args) => acts.long.mergeOverlay(args))));
+    for (const c of compensations) saga.settle(c);
   };
 }

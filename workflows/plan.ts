@@ -61,6 +61,9 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
   const mode: SnapshotMode = req.mode !== 'auto' ? req.mode : facts.disk.kind === 'rbd' ? 'rbd' : running ? 'live' : 'cold';
 
   const base = { undefine: false, shallow: false, rbdDirect: false, format: req.format };
+  if (facts.moreDisks?.length && mode !== 'live') {
+    throw permanentFailure('InvalidRequest', `${where}: several disks are snapshot together on the live path only (its overlay strategy), not the ${mode} path: start the domain, or name one disk`);
+  }
   if (mode === 'rbd') {
     if (facts.disk.kind !== 'rbd') throw permanentFailure('UnsupportedDisk', `${where}: disk ${facts.disk.target} is not on RBD (use mode live, cold or auto)`);
     // An RBD snapshot is taken while the guest runs (QEMU flushes first): no downtime on this path.
@@ -91,6 +94,12 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
   }
   if (strategy === 'transient-job' && !facts.transientJobSupported) {
     throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} does not support blockcopy --transient-job: use strategy undefine or auto`);
+  }
+
+  const notFile = facts.moreDisks?.find((d) => d.kind !== 'file');
+  if (notFile) throw permanentFailure('UnsupportedDisk', `${where}: disk ${notFile.target} is on ${notFile.kind}: several disks are snapshot together when all are file disks`);
+  if (facts.moreDisks?.length && strategy !== 'overlay') {
+    throw permanentFailure('InvalidRequest', `${where}: several disks (${[facts.disk.target, ...facts.moreDisks.map((d) => d.target)].join(', ')}) are snapshot together by the live overlay strategy only, and this run would take strategy ${strategy}: use strategy overlay or auto, or name one disk`);
   }
 
   return {

@@ -3,15 +3,15 @@ import type { DomainFacts } from '../activities/index.js';
 import type { RbdRef } from '../activities/rbd-client.js';
 import type { ImageDigest } from '../activities/stores/image-store.js';
 import { permanentFailure } from '../common/failures.js';
-import { artifactTag } from '../common/names.js';
+import { artifactTag, diskTag } from '../common/names.js';
 import type { SnapshotRequest } from '../common/request.js';
 import { parseSnapshotRequest } from '../common/request.js';
-import type { SnapshotResult } from '../common/result.js';
+import type { SnapshotResult, StoredDisk } from '../common/result.js';
 import { VMSNAP_DOMAIN, VMSNAP_HOST, VMSNAP_MODE } from '../common/search-attributes.js';
 import { hostActivities } from './host-activities.js';
 import { explain, whenHostAnswers } from './run-failures.js';
 import { coldSnapshot } from './cold-snapshot.js';
-import { liveSnapshot } from './live-snapshot.js';
+import { liveSnapshot, type MoreDisk } from './live-snapshot.js';
 import type { PathOutcome } from './overlay-merge.js';
 import { rbdSnapshot } from './rbd-snapshot.js';
 import { defaultImageName, planSnapshot } from './plan.js';
@@ -34,6 +34,11 @@ async function alongside<T>(main: Promise<T>, beside: Promise<void> | undefined)
   if (a.status === 'rejected') throw a.reason;
   if (b.status === 'rejected') throw b.reason;
   return a.value;
+}
+
+/** What a result tells of one stored image. */
+function pickStored(s: { imageId: string; location: string; sizeBytes: number; virtualSizeBytes: number; sha256: string }) {
+  return { imageId: s.imageId, location: s.location, sizeBytes: s.sizeBytes, virtualSizeBytes: s.virtualSizeBytes, sha256: s.sha256 };
 }
 
 /**
@@ -72,7 +77,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     // (Registered only now: before the host answered, there is nothing there, maybe no host at all.)
     saga.register('remove the work folder', () => acts.undo.removeWorkDir({ tag }));
     const facts: DomainFacts = await track.run('inspect', () =>
-      acts.quick.inspectDomain({ domain, store: request.store, imageName, workflowId }),
+      acts.quick.inspectDomain({ domain, store: request.store, imageName, workflowId, ...(request.disks ? { disks: request.disks } : {}) }),
     );
     // Runs recorded before the overlay strategy replay as they ran: no overlay from auto, the stale-job
     // step always, the cold merge before the store step.
@@ -98,28 +103,42 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
       createdAt: new Date().toISOString(),
       properties: { ...request.properties, instance_uuid: facts.uuid },
     };
+    // The other disks of a multi-disk run: an image each, named after the first, undone like it.
+    const more: MoreDisk[] = (facts.moreDisks ?? []).map((d) => ({
+      disk: d,
+      stagingPath: d.stagingPath,
+      manifest: { ...manifest, imageId: uuid4(), name: `${imageName}-${d.target}`, virtualSizeBytes: d.virtualSize, source: { host, domain, disk: d.target } },
+    }));
+    for (const m of more) {
+      saga.register(`delete the temp image of ${m.disk.target}`, () => acts.undo.removeStaging({ store: request.store, tag: diskTag(tag, m.disk.target) }));
+      saga.register(`delete the stored image of ${m.disk.target}`, () => acts.undo.deleteStoredImage({ store: request.store, name: m.manifest.name, format, workflowId }));
+    }
     let downtimeMs = 0;
     let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
     let outcome: PathOutcome = {};
-    if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease, manifest });
+    if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease, manifest, ...(more.length ? { more } : {}) });
     else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease, manifest }));
     else ({ direct, ...outcome } = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath }));
     // The digest the convert step took while writing only changes the store step's input, not
     // the commands: runs recorded before it replay unchanged (their convert results have none).
-    const { tail, digest } = outcome;
+    const { tail, digest, moreDigests = [] } = outcome;
 
     // The image is complete: what the path still has to do (merging its overlay back) runs while
     // the store step hashes and publishes it.
     const finishing = tail?.();
-    const stored = await alongside(
-      track.run('store', () =>
-        direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest, digest }),
-      ),
+    const storeMain = () =>
+      direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest, digest });
+    const storeMore = () => Promise.all(more.map((m, i) => acts.long.commitImage({ store: request.store, tag: diskTag(tag, m.disk.target), manifest: m.manifest, digest: moreDigests[i] })));
+    const [stored, storedMore] = await alongside(
+      track.run('store', () => Promise.all([storeMain(), storeMore()])),
       finishing,
     );
     // The staged file outlives an upload (Glance, an RBD import): only a file store renames it away.
     if (patched(FINISH_IN_ONE)) {
-      await track.run('cleanup', () => acts.quick.finishRun({ domain, workflowId, tag, store: request.store }));
+      const finish = () => acts.quick.finishRun({ domain, workflowId, tag, store: request.store });
+      // An upload store leaves each disk's staged file behind (a file store renamed it away).
+      const removeMore = () => Promise.all(more.map((m) => acts.quick.removeStaging({ store: request.store, tag: diskTag(tag, m.disk.target) })));
+      await track.run('cleanup', () => Promise.all([finish(), removeMore()]));
       locked = false;
     } else {
       await track.run('cleanup', () => Promise.all([acts.quick.removeWorkDir({ tag }), acts.quick.removeStaging({ store: request.store, tag })]));
@@ -142,6 +161,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
       instanceUuid: facts.uuid,
       steps: track.steps,
       downtimeMs,
+      ...(more.length ? { moreDisks: more.map((m, i): StoredDisk => ({ disk: m.disk.target, imageName: m.manifest.name, ...pickStored(storedMore[i]!) })) } : {}),
     };
   } catch (err) {
     const failures = await saga.unwind();

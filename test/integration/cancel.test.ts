@@ -1,10 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { expect, inject, it } from 'vitest';
 import { artifactTag } from '../../common/names.js';
 import type { SnapshotProgress } from '../../common/result.js';
-import { copyDisk, domainState, guestWrite, host, leftoversOf, makeDomain, sameContent, spawnWorker, startSnapshot, withClient } from './lab.js';
+import { copyDisk, domainState, guestWrite, host, leftoversOf, makeDomain, sameContent, spawnWorker, startSnapshot, virsh, withClient } from './lab.js';
 import { TEMPORAL_ADDRESS } from './stack.js';
 
 it.each(['undefine', 'transient-job'] as const)('an operator cancels a snapshot mid-copy (strategy %s): it unwinds cleanly', async (strategy) => {
@@ -52,6 +52,45 @@ it('a snapshot cancelled while the guest writes to its overlay merges the overla
       expect(existsSync(overlay)).toBe(false);
       expect(await sameContent(dom.disk, expected)).toBe(true);
       expect(leftoversOf(handle.workflowId, dom.name, path.join(dir, 'state'), path.join(dir, 'images'))).toEqual([]);
+    });
+  } finally {
+    worker.proc.kill('SIGKILL');
+    await worker.proc;
+  }
+});
+
+it('a snapshot of two disks cancelled on their overlays merges both back, and leaves no staging file', async () => {
+  const hostName = `${host()}-ovlcancel2`;
+  const dir = path.join(path.dirname(inject('stateDir')), hostName);
+  const marker = path.join(dir, 'fault.json');
+  const dom = await makeDomain('cancel-two-disks', { sizeMiB: 64, start: false });
+  const data = path.join(dom.dir, 'data.qcow2');
+  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', data, '16M']);
+  await virsh('attach-disk', dom.name, data, 'vdb', '--subdriver', 'qcow2', '--config');
+  await virsh('start', dom.name);
+  const worker = await spawnWorker(hostName, path.join(dir, 'state'), path.join(dir, 'images'), { VMSNAP_FAULT: 'before:convertDisk', VMSNAP_FAULT_MARKER: marker });
+  try {
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { host: hostName, domain: dom.name, disks: ['vda', 'vdb'] });
+      for (let i = 0; !existsSync(marker); i++) {
+        if (i > 600) throw new Error('the snapshot never reached its convert step');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const tag = artifactTag(handle.workflowId);
+      const overlays = [`${dom.disk}.vmsnap-overlay-${tag}.qcow2`, `${data}.vmsnap-overlay-${tag}.qcow2`];
+      const blk = await virsh('domblklist', dom.name);
+      for (const o of overlays) expect(blk).toContain(o);
+
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const after = await virsh('domblklist', dom.name);
+      expect(after).toMatch(new RegExp(`vda\\s+${dom.disk}`));
+      expect(after).toMatch(new RegExp(`vdb\\s+${data}`));
+      for (const o of overlays) expect(existsSync(o)).toBe(false);
+      expect(await domainState(dom.name)).toMatchObject({ state: 'running', blockJob: '' });
+      expect(leftoversOf(handle.workflowId, dom.name, path.join(dir, 'state'), path.join(dir, 'images'))).toEqual([]);
+      expect([...readdirSync(path.join(dir, 'images')), ...readdirSync(path.join(dir, 'state'))].filter((f) => f.includes(tag))).toEqual([]);
     });
   } finally {
     worker.proc.kill('SIGKILL');

@@ -6,6 +6,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { ImageManifest } from '../../common/manifest.js';
+import { artifactTag } from '../../common/names.js';
 import type { SnapshotProgress, SnapshotResult } from '../../common/result.js';
 import { copyDisk, domainState, guestWrite, leftoversOf, makeDomain, runSnapshot, sameContent, startSnapshot, storePath, virsh, withClient } from './lab.js';
 
@@ -159,6 +160,45 @@ describe('live snapshot, strategy overlay (what auto picks here)', () => {
     expect(await virsh('domblklist', dom.name)).toMatch(new RegExp(`vdb\\s+${data}`));
     expect(await virsh('dumpxml', '--inactive', dom.name)).toBe(inactiveBefore);
     expect(overlaysIn(dom.dir)).toEqual([]);
+  });
+
+  it('several disks are frozen at one instant, copied side by side and stored as one image each', async () => {
+    const dom = await makeDomain('live-both-disks', { sizeMiB: 64, start: false });
+    const data = path.join(dom.dir, 'data.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', data, '24M']);
+    await execa('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x6b 1M 3M', data]);
+    await virsh('attach-disk', dom.name, data, 'vdb', '--subdriver', 'qcow2', '--config');
+    await virsh('start', dom.name);
+    const inactiveBefore = await virsh('dumpxml', '--inactive', dom.name);
+    const result = await runSnapshot({ domain: dom.name, disks: ['vda', 'vdb'] });
+    expect(result).toMatchObject({ strategy: 'overlay', disk: 'vda', moreDisks: [{ disk: 'vdb', imageName: `${result.imageName}-vdb`, virtualSizeBytes: 24 << 20 }] });
+    const vdb = result.moreDisks![0]!;
+    expect(await sameContent(new URL(result.location).pathname, dom.disk)).toBe(true);
+    expect(await sameContent(new URL(vdb.location).pathname, data)).toBe(true);
+    expect(await sha256(new URL(vdb.location).pathname)).toBe(vdb.sha256);
+    const vdbManifest = JSON.parse(await readFile(storePath(`${vdb.imageName}.manifest.json`), 'utf8')) as ImageManifest;
+    expect(vdbManifest).toMatchObject({ name: vdb.imageName, source: { domain: dom.name, disk: 'vdb' }, sha256: vdb.sha256 });
+    // One step each, the disks side by side inside it.
+    expect(result.steps.map((st) => st.name)).toEqual(['lock domain', 'inspect', 'create overlay', 'convert', 'store', 'merge overlay', 'cleanup']);
+    const blk = await virsh('domblklist', dom.name);
+    expect(blk).toMatch(new RegExp(`vda\\s+${dom.disk}`));
+    expect(blk).toMatch(new RegExp(`vdb\\s+${data}`));
+    expect(await virsh('dumpxml', '--inactive', dom.name)).toBe(inactiveBefore);
+    expect(overlaysIn(dom.dir)).toEqual([]);
+    expect(leftoversOf(result.workflowId, dom.name)).toEqual([]);
+    // No disk's staging file is left either.
+    const tag = artifactTag(result.workflowId);
+    expect(readdirSync(path.dirname(storePath('x'))).filter((f) => f.includes(tag))).toEqual([]);
+  });
+
+  it('a disk the domain does not have is refused before anything changes, listing its disks', async () => {
+    const dom = await makeDomain('live-no-vdz', { sizeMiB: 32 });
+    const err = await runSnapshot({ domain: dom.name, disks: ['vda', 'vdz'] }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { cause?: Error },
+    );
+    expect(err?.cause?.message).toMatch(new RegExp(`domain ${dom.name} on host .* has no disk vdz \\(its disks: vda\\)`));
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', source: dom.disk, blockJob: '' });
   });
 
   it('a block job left on the disk by someone else is ended first', async () => {

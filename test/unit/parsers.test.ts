@@ -125,7 +125,7 @@ describe('retargetDiskSource', () => {
 
 describe('overlayDiskspecs', () => {
   it('puts the overlay on the disk, leaves the others out, and doubles commas as virsh reads them', () => {
-    expect(overlayDiskspecs(['vda', 'vdb', 'sda'], 'vda', '/var/lib/a,b/vm.qcow2.vmsnap-overlay-t.qcow2')).toEqual([
+    expect(overlayDiskspecs(['vda', 'vdb', 'sda'], new Map([['vda', '/var/lib/a,b/vm.qcow2.vmsnap-overlay-t.qcow2']]))).toEqual([
       '--diskspec',
       'vda,snapshot=external,file=/var/lib/a,,b/vm.qcow2.vmsnap-overlay-t.qcow2',
       '--diskspec',
@@ -133,6 +133,10 @@ describe('overlayDiskspecs', () => {
       '--diskspec',
       'sda,snapshot=no',
     ]);
+  });
+
+  it('puts an overlay on every disk named, in the domain\'s order', () => {
+    expect(overlayDiskspecs(['vda', 'vdb', 'vdc'], new Map([['vdc', '/c.o'], ['vda', '/a.o']]))).toEqual(['--diskspec', 'vda,snapshot=external,file=/a.o', '--diskspec', 'vdb,snapshot=no', '--diskspec', 'vdc,snapshot=external,file=/c.o']);
   });
 });
 

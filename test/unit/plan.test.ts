@@ -97,6 +97,23 @@ describe('planSnapshot', () => {
   });
 });
 
+describe('planSnapshot with several disks', () => {
+  const vdb = { target: 'vdb', kind: 'file' as const, format: 'qcow2', sourceFile: '/d/data.qcow2', virtualSize: 1 << 20, stagingPath: '/s/x-vdb' };
+  const several = (over: Partial<DomainFacts> = {}) => facts({ overlaySupported: true, moreDisks: [vdb], ...over });
+
+  it('takes them together on the live overlay strategy, which auto picks', () => {
+    expect(planSnapshot(req({ disks: ['vda', 'vdb'] }), several())).toMatchObject({ mode: 'live', strategy: 'overlay' });
+  });
+
+  it('refuses any other strategy or path, and a disk that is not a file, saying what to do', () => {
+    expect(() => planSnapshot(req({ strategy: 'transient-job' }), several())).toThrow(/several disks \(vda, vdb\) are snapshot together by the live overlay strategy only.*strategy transient-job: use strategy overlay or auto, or name one disk/);
+    expect(() => planSnapshot(req(), several({ overlaySupported: false }))).toThrow(/live overlay strategy only/);
+    expect(() => planSnapshot(req({ bandwidthMiBps: 4 }), several())).toThrow(/live overlay strategy only/);
+    expect(() => planSnapshot(req(), several({ state: 'shut off' }))).toThrow(/on the live path only .* not the cold path: start the domain, or name one disk/);
+    expect(() => planSnapshot(req(), several({ moreDisks: [{ ...vdb, kind: 'rbd' }] }))).toThrow(/disk vdb is on rbd/);
+  });
+});
+
 describe('defaultImageName', () => {
   it('is <domain>-<UTC time>', () => {
     expect(defaultImageName('vm1', new Date('2026-11-22T10:15:00.123Z'))).toBe('vm1-20261122T101500Z');

@@ -22,10 +22,18 @@ describe('parseSnapshotRequest', () => {
     [{ host: 'hv1', domain: 'vm1', bandwidthMiBps: -1 }, 'bandwidthMiBps'],
     [{ host: 'hv1', domain: 'vm1', properties: { 'a b': 'x' } }, 'properties'],
     [{ host: 'hv1', domain: 'vm1', storePassword: 'secret' }, 'request'],
+    [{ host: 'hv1', domain: 'vm1', disks: [] }, 'disks'],
+    [{ host: 'hv1', domain: 'vm1', disks: ['vda', 'vda'] }, 'disks'],
+    [{ host: 'hv1', domain: 'vm1', disks: ['vda,snapshot=no'] }, 'disks'],
   ])('refuses %j, naming %s', (input, field) => {
     const r = parseSnapshotRequest(input);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.problems.join('\n')).toMatch(new RegExp(`^${field}`, 'm'));
+  });
+
+  it('takes the disks to snapshot by target', () => {
+    const r = parseSnapshotRequest({ host: 'hv1', domain: 'vm1', disks: ['vdb', 'vda'] });
+    expect(r.ok && r.request.disks).toEqual(['vdb', 'vda']);
   });
 
   it('refuses what is not an object at all', () => {
