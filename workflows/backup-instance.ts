@@ -56,14 +56,20 @@ async function rotate(acts: HostActivityProfiles, request: BackupRequest, made: 
     report.failed.push({ imageId: '*', name: '*', error: `listing the backups in store ${request.store} failed: ${failureText(e)}` });
     return report;
   }
-  const older = (listed?.images ?? []).filter((i) => i.imageId !== made.imageId);
-  report.kept.push(...older.slice(0, request.rotation - 1).map((i) => i.imageId));
-  for (const image of older.slice(request.rotation - 1).reverse()) {
-    try {
-      await acts.bestEffort.deleteStoreImage({ store: request.store, imageId: image.imageId });
-      report.deleted.push(image.imageId);
-    } catch (e) {
-      report.failed.push({ imageId: image.imageId, name: image.name, error: failureText(e) });
+  // Each disk's backups rotate on their own (a multi-disk backup stores one image per disk).
+  const ours = [{ disk: made.disk, imageId: made.imageId }, ...(made.moreDisks ?? []).map((d) => ({ disk: d.disk, imageId: d.imageId }))];
+  report.kept.push(...ours.slice(1).map((m) => m.imageId));
+  const fresh = new Set(ours.map((m) => m.imageId));
+  for (const { disk } of ours) {
+    const older = (listed?.images ?? []).filter((i) => !fresh.has(i.imageId) && i.source.disk === disk);
+    report.kept.push(...older.slice(0, request.rotation - 1).map((i) => i.imageId));
+    for (const image of older.slice(request.rotation - 1).reverse()) {
+      try {
+        await acts.bestEffort.deleteStoreImage({ store: request.store, imageId: image.imageId });
+        report.deleted.push(image.imageId);
+      } catch (e) {
+        report.failed.push({ imageId: image.imageId, name: image.name, error: failureText(e) });
+      }
     }
   }
   return report;

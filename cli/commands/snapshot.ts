@@ -17,6 +17,7 @@ export interface SnapshotFlags extends ConnectionFlags {
   format?: string;
   property: string[];
   bandwidth?: string;
+  disk: string[];
   json?: boolean;
   wait: boolean;
 }
@@ -33,6 +34,7 @@ export function withSnapshotOptions(cmd: Command): Command {
       .option('--format <f>', 'qcow2 | raw', 'qcow2')
       .option('--property <k=v>', 'image property (repeatable)', (v: string, acc: string[]) => [...acc, v], [])
       .option('--bandwidth <MiB/s>', 'cap the block copy rate')
+      .option('--disk <target>', 'a disk to snapshot (repeatable; the first is the main image; default the root disk)', (v: string, acc: string[]) => [...acc, v], [])
       .option('--json', 'print the result as JSON only')
       .option('--no-wait', 'start the workflow, print its ID and return'),
   );
@@ -51,12 +53,13 @@ export function snapshotFields(domain: string, f: SnapshotFlags): Record<string,
     format: f.format,
     properties,
     bandwidthMiBps: f.bandwidth === undefined ? undefined : Number(f.bandwidth),
+    disks: f.disk.length ? f.disk : undefined,
   };
 }
 
 export function registerSnapshot(program: Command): void {
   withSnapshotOptions(program.command('snapshot <domain>').description('snapshot a domain into a store, showing progress, and print the result'))
-    .addHelpText('after', '\nExamples:\n  vmsnap snapshot vm1 --host hv1\n  vmsnap snapshot vm1 --host hv1 --strategy undefine --name vm1-gold --json\n  vmsnap snapshot vm1 --host hv1 --store glance --property os_distro=debian --no-wait')
+    .addHelpText('after', '\nExamples:\n  vmsnap snapshot vm1 --host hv1\n  vmsnap snapshot vm1 --host hv1 --strategy undefine --name vm1-gold --json\n  vmsnap snapshot vm1 --host hv1 --store glance --property os_distro=debian --no-wait\n  vmsnap snapshot vm1 --host hv1 --disk vda --disk vdb')
     .action((domain: string, f: SnapshotFlags) => runAction(f.json, () => snapshot(domain, f)));
 }
 
@@ -92,6 +95,7 @@ export function humanSnapshot(r: SnapshotResult, link: string): string {
     `  location  ${r.location}`,
     `  format    ${r.format}, ${r.sizeBytes} bytes (virtual ${r.virtualSizeBytes})`,
     `  sha256    ${r.sha256}`,
+    ...(r.moreDisks ?? []).map((d) => `  ${d.disk.padEnd(9)} ${d.imageName}: ${d.location}, ${d.sizeBytes} bytes, sha256 ${d.sha256}`),
     `  downtime  ${r.downtimeMs} ms`,
     `  steps`,
     stepsTable(r.steps),

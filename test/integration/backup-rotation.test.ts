@@ -1,7 +1,9 @@
+import path from 'node:path';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import type { StoreListing } from '../../activities/images.js';
 import type { BackupResult } from '../../workflows/backup-instance.js';
-import { host, makeDomain, vmsnap } from './lab.js';
+import { host, makeDomain, virsh, vmsnap } from './lab.js';
 import { GLANCE } from './openstack.js';
 
 async function backup(domain: string, type: string, rotation: number, store = 'default') {
@@ -41,6 +43,27 @@ describe('backupInstance (vmsnap backup): a snapshot plus rotation, as Nova crea
     const all = await backupsOf(dom.name, 'default');
     // daily ×2, weekly ×1, and the plain snapshot, which rotation never counts
     expect(all).toHaveLength(4);
+  });
+
+  it('a backup of two disks rotates each disk on its own: the newest N of each stay', async () => {
+    const dom = await makeDomain('rot2', { sizeMiB: 32, start: false });
+    const data = path.join(dom.dir, 'data.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', data, '8M']);
+    await virsh('attach-disk', dom.name, data, 'vdb', '--subdriver', 'qcow2', '--config');
+    await virsh('start', dom.name);
+    const made: BackupResult[] = [];
+    for (let i = 0; i < 2; i++) {
+      const r = await vmsnap(['backup', dom.name, '--host', host(), '--type', 'hourly', '--rotation', '1', '--disk', 'vda', '--disk', 'vdb', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      made.push(r.json<BackupResult>());
+    }
+    const [first, second] = made as [BackupResult, BackupResult];
+    const vdbOf = (b: BackupResult) => b.moreDisks?.[0]?.imageId;
+    expect(vdbOf(first)).toBeDefined();
+    expect(second.rotated.kept.sort()).toEqual([second.imageId, vdbOf(second)].sort());
+    expect(second.rotated.deleted.sort()).toEqual([first.imageId, vdbOf(first)].sort());
+    const left = await backupsOf(dom.name, 'default', 'hourly');
+    expect(left.map((i) => `${i.source.disk} ${i.imageId}`).sort()).toEqual([`vda ${second.imageId}`, `vdb ${vdbOf(second)}`].sort());
   });
 
   it('in Glance: a backup whose rotation cannot delete an old one still stands, and says so (exit 4)', async () => {
