@@ -1,5 +1,5 @@
 import { permanentFailure } from '../common/failures.js';
-import { artifactTag, diskTag } from '../common/names.js';
+import { artifactTag, diskImageName, diskTag } from '../common/names.js';
 import type { DomainDisk } from './domain-xml.js';
 import { parseDomainDisks, rootDisk } from './domain-xml.js';
 import { handled } from './handled-promise.js';
@@ -81,9 +81,13 @@ export function createPreflightActivities(ctx: HostContext) {
           } catch (e) {
             throw permanentFailure('StoreUnavailable', `store ${store} (${s.kind}) on host ${ctx.host} cannot take an image: ${(e as Error).message}`);
           }
-          const owner = await s.ownerOf(imageName);
-          if (owner && owner !== workflowId) {
-            throw permanentFailure('ImageExists', `store ${store} on host ${ctx.host} already has an image named ${imageName} (made by workflow ${owner}): choose another name`);
+          // A multi-disk run names an image per disk: each name must be free.
+          const names = [imageName, ...(wanted ?? []).slice(1).map((d) => diskImageName(imageName, d))];
+          for (const name of names) {
+            const owner = await s.ownerOf(name);
+            if (owner && owner !== workflowId) {
+              throw permanentFailure('ImageExists', `store ${store} on host ${ctx.host} already has an image named ${name} (made by workflow ${owner}): choose another name`);
+            }
           }
           return s;
         })(),

@@ -61,3 +61,8 @@ export function overlayPath(diskFile: string, tag: string): string {
 export function diskTag(tag: string, disk: string): string {
   return `${tag}-${disk}`;
 }
+
+/** The image name of one more disk of a multi-disk run. Pure. */
+export function diskImageName(imageName: string, disk: string): string {
+  return `${imageName}-${disk}`;
+}

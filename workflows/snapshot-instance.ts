@@ -3,7 +3,7 @@ import type { DomainFacts } from '../activities/index.js';
 import type { RbdRef } from '../activities/rbd-client.js';
 import type { ImageDigest } from '../activities/stores/image-store.js';
 import { permanentFailure } from '../common/failures.js';
-import { artifactTag, diskTag } from '../common/names.js';
+import { artifactTag, diskImageName, diskTag } from '../common/names.js';
 import type { SnapshotRequest } from '../common/request.js';
 import { parseSnapshotRequest } from '../common/request.js';
 import type { SnapshotResult, StoredDisk } from '../common/result.js';
@@ -107,7 +107,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     const more: MoreDisk[] = (facts.moreDisks ?? []).map((d) => ({
       disk: d,
       stagingPath: d.stagingPath,
-      manifest: { ...manifest, imageId: uuid4(), name: `${imageName}-${d.target}`, virtualSizeBytes: d.virtualSize, source: { host, domain, disk: d.target } },
+      manifest: { ...manifest, imageId: uuid4(), name: diskImageName(imageName, d.target), virtualSizeBytes: d.virtualSize, source: { host, domain, disk: d.target } },
     }));
     for (const m of more) {
       saga.register(`delete the temp image of ${m.disk.target}`, () => acts.undo.removeStaging({ store: request.store, tag: diskTag(tag, m.disk.target) }));

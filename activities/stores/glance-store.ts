@@ -70,7 +70,8 @@ export class GlanceStore implements ImageStore {
    */
   async recordFor(image: NewImage): Promise<GlanceImage> {
     let target: GlanceImage | undefined;
-    for (const rec of await this.client.findBy(WORKFLOW_PROP, image.workflowId)) {
+    // A run of several disks has a record per disk, each under its own name.
+    for (const rec of (await this.client.findBy(WORKFLOW_PROP, image.workflowId)).filter((r) => r.name === image.name)) {
       if (!target && (rec.status === 'active' || REUSABLE.has(rec.status))) target = rec;
       else await this.client.remove(rec.id);
     }
@@ -168,8 +169,9 @@ export class GlanceStore implements ImageStore {
     return this.stored({ id: target, size: digest.size, vmsnap_sha256: digest.sha256 }, image);
   }
 
-  async remove(_imageName: string, _format: string, workflowId: string): Promise<boolean> {
-    const records = await this.client.findBy(WORKFLOW_PROP, workflowId);
+  async remove(imageName: string, _format: string, workflowId: string): Promise<boolean> {
+    // Of a run of several disks, only the named image's record (an empty name: all of the run's).
+    const records = (await this.client.findBy(WORKFLOW_PROP, workflowId)).filter((r) => !imageName || r.name === imageName);
     for (const rec of records) {
       await this.client.remove(rec.id);
       // A clone whose location was never added is not Glance's to delete: it is this run's.

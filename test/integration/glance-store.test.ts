@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
 import { describe, expect, inject, it } from 'vitest';
+import { artifactTag } from '../../common/names.js';
 import type { SnapshotProgress, SnapshotResult } from '../../common/result.js';
 import { domainState, guestWrite, leftoversOf, makeDomain, sameContent, startSnapshot, withClient } from './lab.js';
 import { adminPassword, downloadGlanceImage, GLANCE, glanceImages, killGlance, startGlance } from './openstack.js';
@@ -38,6 +39,31 @@ describe('Glance store', () => {
     expect(result.location).toBe(`http://127.0.0.1:${GLANCE.open}/v2/images/${result.imageId}`);
     await checkRecord(GLANCE.open, workflowId, result, dom.disk, dom.dir);
     expect(leftoversOf(workflowId, dom.name)).toEqual([]);
+  });
+
+  it('two disks: one record each, both streamed and checked, no staged file left', async () => {
+    const dom = await makeDomain('glance-two', { sizeMiB: 32, start: false });
+    const data = path.join(dom.dir, 'data.qcow2');
+    await execa('qemu-img', ['create', '-q', '-f', 'qcow2', data, '8M']);
+    await execa('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x3c 0 2M', data]);
+    await execa('virsh', ['-c', 'qemu:///system', 'attach-disk', dom.name, data, 'vdb', '--subdriver', 'qcow2', '--config']);
+    await execa('virsh', ['-c', 'qemu:///system', 'start', dom.name]);
+    const { result, workflowId } = await withClient(async (client) => {
+      const handle = await startSnapshot(client, { domain: dom.name, store: 'glance', disks: ['vda', 'vdb'] });
+      return { result: (await handle.result()) as SnapshotResult, workflowId: handle.workflowId };
+    });
+    const records = await glanceImages(GLANCE.open, { vmsnap_workflow_id: workflowId });
+    expect(records.map((r) => r.vmsnap_source_disk).sort()).toEqual(['vda', 'vdb']);
+    const vdb = result.moreDisks?.[0];
+    const rec = records.find((r) => r.vmsnap_source_disk === 'vdb') ?? {};
+    expect(rec).toMatchObject({ id: vdb?.imageId, name: `${result.imageName}-vdb`, status: 'active', vmsnap_sha256: vdb?.sha256 });
+    const file = path.join(dom.dir, 'vdb-from-glance.qcow2');
+    await downloadGlanceImage(GLANCE.open, String(rec.id), file);
+    expect(await sameContent(file, data)).toBe(true);
+    expect(leftoversOf(workflowId, dom.name)).toEqual([]);
+    // The uploads stream from the converts: no disk's staged file is left (nor was one ever made).
+    const staged = await readdir(path.join(inject('stateDir'), 'staging')).catch(() => [] as string[]);
+    expect(staged.filter((f) => f.includes(artifactTag(workflowId)))).toEqual([]);
   });
 
   it.each(['glance-ks', 'glance-appcred'])('authenticates with Keystone (%s) from worker config only; no secret reaches history', async (store) => {
