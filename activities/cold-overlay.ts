@@ -18,6 +18,13 @@ import { parseDomState, parseManagedSave } from './virsh-output.js';
  * the saved state and the definition point at; the domain restarts on the overlay at once and the
  * disk, now read-only under it, is copied while the domain runs. Then the overlay is merged back.
  */
+/** A file disk to switch: its target, its file and that file's format. */
+interface OverlayDisk {
+  disk: string;
+  source: string;
+  format: string;
+}
+
 /** Where `switchToOverlay` makes the overlay before the saved state is switched to it. */
 const unswitched = (overlay: string) => `${overlay}.new`;
 
@@ -33,34 +40,40 @@ export function createColdOverlayActivities(ctx: HostContext) {
 
   return {
     /**
-     * Saved domain: a fresh overlay on its disk, and both its saved state and its definition on it.
-     * Idempotent. It runs while the domain is down, so what does not depend on the other runs at once.
+     * Saved domain: a fresh overlay on its disk (and on each of `also`, the other disks of a
+     * multi-disk run), and both its saved state and its definition on them. Idempotent. It runs
+     * while the domain is down, so what does not depend on the other runs at once; the saved state
+     * and the definition are each rewritten once, with every disk switched in the one XML.
      */
-    async switchToOverlay({ domain, disk, source, format, tag }: { domain: string; disk: string; source: string; format: string; tag: string }): Promise<{ overlay: string }> {
+    async switchToOverlay({ domain, disk, source, format, tag, also = [] }: OverlayDisk & { domain: string; tag: string; also?: OverlayDisk[] }): Promise<{ overlay: string }> {
       const step = 'switch to overlay';
       const where = { domain, disk, step };
-      const overlay = overlayPath(source, tag);
+      const all = [{ disk, source, format }, ...also].map((d) => ({ ...d, overlay: overlayPath(d.source, tag) }));
       // Made under another name: until the saved state is on the overlay, a retry makes it again.
-      const fresh = unswitched(overlay);
-      const making = handled(rm(fresh, { force: true }).then(() => ctx.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', source, '-F', format, fresh], { context: { host: ctx.host, ...where } })));
+      const making = all.map((d) => {
+        const fresh = unswitched(d.overlay);
+        return handled(rm(fresh, { force: true }).then(() => ctx.run('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', d.source, '-F', d.format, fresh], { context: { host: ctx.host, domain, disk: d.disk, step } })));
+      });
+      const retarget = (xml: string, disks: typeof all) => disks.reduce((x, d) => retargetDiskSource(x, d.disk, d.overlay), xml);
       try {
         const [info, saved, inactive] = await Promise.all([v(['dominfo', domain], where), v(['managedsave-dumpxml', domain], where, { allowFailure: true }), v(['dumpxml', '--inactive', domain], where)]);
         if (!parseManagedSave(info.stdout)) throw permanentFailure('DomainNotRunning', `domain ${domain} on host ${ctx.host} has no managed save to switch to an overlay (was it started meanwhile?)`);
         if (saved.exitCode !== 0) throw commandFailure('virsh', ['managedsave-dumpxml', domain], saved, { host: ctx.host, ...where });
         const defines: Promise<void>[] = [];
-        if (sourceIn(saved.stdout, disk) !== overlay) {
-          // The domain has never run on it: a half-made overlay of an earlier attempt is replaced.
-          await making;
-          await rename(fresh, overlay);
-          defines.push(defineFrom(domain, tag, 'managedsave', retargetDiskSource(saved.stdout, disk, overlay), step));
+        const unsaved = all.filter((d) => sourceIn(saved.stdout, d.disk) !== d.overlay);
+        if (unsaved.length) {
+          // The domain has never run on these: a half-made overlay of an earlier attempt is replaced.
+          await Promise.all(all.flatMap((d, i) => (unsaved.includes(d) ? [making[i]!.then(() => rename(unswitched(d.overlay), d.overlay))] : [])));
+          defines.push(defineFrom(domain, tag, 'managedsave', retarget(saved.stdout, unsaved), step));
         }
-        if (sourceIn(inactive.stdout, disk) !== overlay) defines.push(defineFrom(domain, tag, 'inactive', retargetDiskSource(inactive.stdout, disk, overlay), step));
+        const undefinedOn = all.filter((d) => sourceIn(inactive.stdout, d.disk) !== d.overlay);
+        if (undefinedOn.length) defines.push(defineFrom(domain, tag, 'inactive', retarget(inactive.stdout, undefinedOn), step));
         await Promise.all(defines);
       } finally {
-        await making.catch(() => undefined);
-        await rm(fresh, { force: true });
+        await Promise.all(making.map((m) => m.catch(() => undefined)));
+        await Promise.all(all.map((d) => rm(unswitched(d.overlay), { force: true })));
       }
-      return { overlay };
+      return { overlay: all[0]!.overlay };
     },
 
     /**

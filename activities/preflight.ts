@@ -33,7 +33,7 @@ export interface DomainFacts {
   backupSupported: boolean;
   /** libvirt can merge an overlay back under a running guest: the `overlay` live strategy. */
   overlaySupported?: boolean;
-  /** A block job runs on the disk (left by a crashed tool, say): it must be ended before a live copy. */
+  /** A block job runs on the disk, or on one of the other disks asked for (left by a crashed tool, say): it must be ended before a live copy. */
   blockJobActive?: boolean;
   /** libvirt's UUID of the domain (Glance records it as instance_uuid). */
   uuid: string;
@@ -107,7 +107,8 @@ export function createPreflightActivities(ctx: HostContext) {
       // Asked beside the disk's own facts: a stale job is ended only where there is one (a domain
       // that does not run has none).
       const running = state === 'running' || state === 'paused';
-      const jobOut = running ? v(['blockjob', domain, disk.target, '--info', '--raw'], { domain, disk: disk.target, step }, { allowFailure: true }).catch(() => undefined) : undefined;
+      const jobOf = (target: string) => v(['blockjob', domain, target, '--info', '--raw'], { domain, disk: target, step }, { allowFailure: true }).catch(() => undefined);
+      const jobsOut = running ? Promise.all(chosen.map((d) => jobOf(d!.target))) : undefined;
       const factsOf = async (disk: DomainDisk): Promise<DiskFacts> => {
         let facts: DiskFacts;
         if (disk.type === 'file' && disk.sourceFile) {
@@ -130,9 +131,9 @@ export function createPreflightActivities(ctx: HostContext) {
       // The domain's problems are told first, as before the store was asked beside them.
       const s = await storeReady;
 
-      const job = await jobOut;
-      // Anything unclear counts as a job.
-      const blockJobActive = running && (!job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null);
+      // Anything unclear counts as a job; a job on any of the disks counts, since one snapshot covers them all.
+      const jobs = (await jobsOut) ?? [];
+      const blockJobActive = running && jobs.some((job) => !job || job.exitCode !== 0 || parseBlockJobRaw(job.stdout) !== null);
       // Clone works only inside one cluster; a pool elsewhere gets the convert + import fallback.
       const rbdDirect = facts.kind === 'rbd' && s.clonePool !== undefined && (await s.clonePool.client.fsid()) === (await hostCeph(ctx).fsid());
       const tag = artifactTag(workflowId);

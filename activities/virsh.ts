@@ -50,9 +50,13 @@ export function createVirshActivities(ctx: HostContext) {
   }
 
   return {
-    /** Ends any block job left on the disk (Nova does the same before every live snapshot). */
-    async abortStaleBlockJobs({ domain, disk }: DiskRef): Promise<{ aborted: boolean }> {
-      return { aborted: await abortJob(domain, disk, 'abort stale block jobs') };
+    /**
+     * Ends any block job left on the disk, and on the other disks of a multi-disk run (Nova does the
+     * same before every live snapshot). The disks are independent: they are asked side by side.
+     */
+    async abortStaleBlockJobs({ domain, disk, also }: DiskRef & { also?: string[] }): Promise<{ aborted: boolean }> {
+      const aborted = await Promise.all([disk, ...(also ?? [])].map((d) => abortJob(domain, d, 'abort stale block jobs')));
+      return { aborted: aborted.some(Boolean) };
     },
 
     /** The persistent definition, kept in workflow state so an undefined domain can always come back. */

@@ -1,6 +1,7 @@
 import type { DomainFacts } from '../activities/index.js';
 import type { NewImage } from '../activities/stores/image-store.js';
 import type { SnapshotRequest } from '../common/request.js';
+import { convertDisks, type MoreDisk } from './disk-converts.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import { overlayMergeBack, type PathOutcome } from './overlay-merge.js';
 import type { Saga } from './saga.js';
@@ -17,6 +18,8 @@ export interface ColdSnapshotInput {
   mergeBesideStore: boolean;
   /** The image's manifest: a store that takes uploads gets the image while the convert makes it. */
   manifest?: NewImage;
+  /** The other disks of a multi-disk run: saved, switched and copied with the first. */
+  more?: MoreDisk[];
 }
 
 /**
@@ -27,31 +30,31 @@ export interface ColdSnapshotInput {
  * (live block commit, pivot). Downtime no longer grows with the disk. A domain that was off is
  * simply converted. On any failure the overlay is merged back and the domain started again.
  * Returns the downtime in milliseconds (0 for a domain that was already off) and the merge, when
- * the caller runs it beside the store step.
+ * the caller runs it beside the store step. Several disks are switched to their overlays together,
+ * while the domain is down once, and copied side by side.
  */
 export async function coldSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: ColdSnapshotInput): Promise<PathOutcome & { downtimeMs: number }> {
   const { request, facts, stagingPath, tag } = input;
   const { domain } = request;
   const disk = facts.disk.target;
   const source = facts.disk.sourceFile ?? '';
+  const more = input.more ?? [];
   const wasRunning = facts.state === 'running' || facts.state === 'paused';
-  const convert = () => track.run('convert', () => acts.long.convertDisk({ domain, disk, source, dest: stagingPath, format: request.format, store: request.store, manifest: input.manifest }));
-  if (!wasRunning) {
-    const { digest } = await convert();
-    return { downtimeMs: 0, digest };
-  }
+  const convert = () => convertDisks(acts, track, request, { disk: facts.disk, stagingPath, manifest: input.manifest }, more);
+  if (!wasRunning) return { downtimeMs: 0, ...(await convert()) };
 
   const restart = saga.register('start the domain again', () => acts.undo.startDomain({ domain }));
   const down = Date.now();
   await track.run('managedsave', () => acts.quick.managedSave({ domain }));
-  const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag });
-  await track.run('switch to overlay', () => acts.quick.switchToOverlay({ domain, disk, source, format: facts.disk.format, tag }));
+  const also = more.map((m) => ({ disk: m.disk.target, source: m.disk.sourceFile ?? '', format: m.disk.format }));
+  const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag }, also.map((a) => ({ domain, tag, disk: a.disk, source: a.source })), 'one after another');
+  await track.run('switch to overlay', () => acts.quick.switchToOverlay({ domain, disk, source, format: facts.disk.format, tag, ...(also.length ? { also } : {}) }));
   await track.run('start', () => acts.quick.startDomain({ domain }));
   saga.settle(restart);
   const downtimeMs = Date.now() - down;
 
-  const { digest } = await convert();
-  if (input.mergeBesideStore) return { downtimeMs, tail: merge, digest };
+  const copied = await convert();
+  if (input.mergeBesideStore) return { downtimeMs, tail: merge, ...copied };
   await merge();
-  return { downtimeMs, digest };
+  return { downtimeMs, ...copied };
 }

@@ -1,6 +1,7 @@
-import type { DiskFacts, DomainFacts } from '../activities/index.js';
+import type { DomainFacts } from '../activities/index.js';
 import type { NewImage } from '../activities/stores/image-store.js';
 import type { SnapshotRequest } from '../common/request.js';
+import { convertDisks, type MoreDisk } from './disk-converts.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import { overlayMergeBack, type PathOutcome } from './overlay-merge.js';
 import type { SnapshotPlan } from './plan.js';
@@ -22,13 +23,6 @@ export interface LiveSnapshotInput {
   more?: MoreDisk[];
 }
 
-/** One more disk of a multi-disk run: its facts, where its image is written, and its manifest. */
-export interface MoreDisk {
-  disk: DiskFacts;
-  stagingPath: string;
-  manifest: NewImage;
-}
-
 /**
  * The live path. The domain keeps running throughout; every step that changes something has its
  * compensation registered first. After ending any stale block job, one of:
@@ -45,7 +39,8 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
   const disk = facts.disk.target;
 
   if (!(input.skipIdleAbort && facts.blockJobActive === false)) {
-    await track.run('abort stale block jobs', () => acts.quick.abortStaleBlockJobs({ domain, disk }));
+    const also = (input.more ?? []).map((m) => m.disk.target);
+    await track.run('abort stale block jobs', () => acts.quick.abortStaleBlockJobs({ domain, disk, ...(also.length ? { also } : {}) }));
   }
 
   if (plan.strategy === 'overlay') {
@@ -55,26 +50,9 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
     const merge = overlayMergeBack(acts, saga, track, { domain, disk, source, tag }, also.map((a) => ({ domain, tag, ...a })));
     // Several disks: one snapshot over all of them, the instant every image shows.
     await track.run('create overlay', () => acts.quick.createLiveOverlay({ domain, disk, source, tag, disks: facts.diskTargets, ...(also.length ? { also } : {}) }));
-    // The disk under the overlay no longer changes: it is read in place, as the floor would.
-    const convert = (d: DiskFacts, dest: string, m: NewImage | undefined) =>
-      acts.long.convertDisk({
-        domain,
-        disk: d.target,
-        source: d.sourceFile ?? '',
-        dest,
-        format: request.format,
-        store: request.store,
-        srcFormat: d.format,
-        virtualSize: d.virtualSize,
-        manifest: m,
-      });
-    if (!more.length) {
-      const { digest } = await track.run('convert', () => convert(facts.disk, stagingPath, manifest));
-      return { tail: merge, digest };
-    }
-    // Independent disks are copied side by side (as many at once as the host's heavy-step limit lets).
-    const [first, ...rest] = await track.run('convert', () => Promise.all([convert(facts.disk, stagingPath, manifest), ...more.map((m) => convert(m.disk, m.stagingPath, m.manifest))]));
-    return { tail: merge, digest: first.digest, moreDigests: rest.map((r) => r.digest) };
+    // The disks under the overlays no longer change: they are read in place, as the floor would.
+    const copied = await convertDisks(acts, track, request, { disk: facts.disk, stagingPath, manifest }, more);
+    return { tail: merge, ...copied };
   }
 
   if (plan.strategy === 'backup') {

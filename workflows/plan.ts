@@ -61,8 +61,8 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
   const mode: SnapshotMode = req.mode !== 'auto' ? req.mode : facts.disk.kind === 'rbd' ? 'rbd' : running ? 'live' : 'cold';
 
   const base = { undefine: false, shallow: false, rbdDirect: false, format: req.format };
-  if (facts.moreDisks?.length && mode !== 'live') {
-    throw permanentFailure('InvalidRequest', `${where}: several disks are snapshot together on the live path only (its overlay strategy), not the ${mode} path: start the domain, or name one disk`);
+  if (facts.moreDisks?.length && mode === 'rbd') {
+    throw permanentFailure('InvalidRequest', `${where}: several disks are snapshot together on the live (overlay strategy) and cold paths, not the rbd path: use mode live, cold or auto, or name one disk`);
   }
   if (mode === 'rbd') {
     if (facts.disk.kind !== 'rbd') throw permanentFailure('UnsupportedDisk', `${where}: disk ${facts.disk.target} is not on RBD (use mode live, cold or auto)`);
@@ -74,6 +74,8 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
   if (facts.disk.kind !== 'file') {
     throw permanentFailure('UnsupportedDisk', `${where}: disk ${facts.disk.target} is on ${facts.disk.kind}, which the ${mode} path cannot copy (use mode rbd or auto)`);
   }
+  const notFile = facts.moreDisks?.find((d) => d.kind !== 'file');
+  if (notFile) throw permanentFailure('UnsupportedDisk', `${where}: disk ${notFile.target} is on ${notFile.kind}: several disks are snapshot together when all are file disks`);
   if (mode === 'cold') return { ...base, mode };
   if (!running) {
     throw permanentFailure('DomainNotRunning', `${where} is ${facts.state || 'not running'}: a live snapshot needs it running (use mode cold or auto)`);
@@ -96,10 +98,8 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
     throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} does not support blockcopy --transient-job: use strategy undefine or auto`);
   }
 
-  const notFile = facts.moreDisks?.find((d) => d.kind !== 'file');
-  if (notFile) throw permanentFailure('UnsupportedDisk', `${where}: disk ${notFile.target} is on ${notFile.kind}: several disks are snapshot together when all are file disks`);
   if (facts.moreDisks?.length && strategy !== 'overlay') {
-    throw permanentFailure('InvalidRequest', `${where}: several disks (${[facts.disk.target, ...facts.moreDisks.map((d) => d.target)].join(', ')}) are snapshot together by the live overlay strategy only, and this run would take strategy ${strategy}: use strategy overlay or auto, or name one disk`);
+    throw permanentFailure('InvalidRequest', `${where}: several disks (${[facts.disk.target, ...facts.moreDisks.map((d) => d.target)].join(', ')}) are snapshot together live by the overlay strategy only, and this run would take strategy ${strategy}: use strategy overlay or auto, mode cold, or name one disk`);
   }
 
   return {

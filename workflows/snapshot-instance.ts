@@ -11,7 +11,9 @@ import { VMSNAP_DOMAIN, VMSNAP_HOST, VMSNAP_MODE } from '../common/search-attrib
 import { hostActivities } from './host-activities.js';
 import { explain, whenHostAnswers } from './run-failures.js';
 import { coldSnapshot } from './cold-snapshot.js';
-import { liveSnapshot, type MoreDisk } from './live-snapshot.js';
+import type { MoreDisk } from './disk-converts.js';
+import { liveSnapshot } from './live-snapshot.js';
+import { sideBySide } from './side-by-side.js';
 import type { PathOutcome } from './overlay-merge.js';
 import { rbdSnapshot } from './rbd-snapshot.js';
 import { defaultImageName, planSnapshot } from './plan.js';
@@ -117,7 +119,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
     let outcome: PathOutcome = {};
     if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease, manifest, ...(more.length ? { more } : {}) });
-    else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease, manifest }));
+    else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease, manifest, ...(more.length ? { more } : {}) }));
     else ({ direct, ...outcome } = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath }));
     // The digest the convert step took while writing only changes the store step's input, not
     // the commands: runs recorded before it replay unchanged (their convert results have none).
@@ -128,9 +130,9 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     const finishing = tail?.();
     const storeMain = () =>
       direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest, digest });
-    const storeMore = () => Promise.all(more.map((m, i) => acts.long.commitImage({ store: request.store, tag: diskTag(tag, m.disk.target), manifest: m.manifest, digest: moreDigests[i] })));
-    const [stored, storedMore] = await alongside(
-      track.run('store', () => Promise.all([storeMain(), storeMore()])),
+    const storeMore = more.map((m, i) => () => acts.long.commitImage({ store: request.store, tag: diskTag(tag, m.disk.target), manifest: m.manifest, digest: moreDigests[i] }));
+    const [stored, ...storedMore] = await alongside(
+      track.run('store', () => sideBySide(storeMain, ...storeMore)),
       finishing,
     );
     // The staged file outlives an upload (Glance, an RBD import): only a file store renames it away.

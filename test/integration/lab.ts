@@ -52,19 +52,29 @@ export async function copyDisk(disk: string, dest: string): Promise<void> {
 }
 
 /** `qemu-img compare`: true when the two images hold the same guest-visible content. */
+/** Attaches a second disk (vdb, qcow2, a few MiB written at 1 MiB) to a domain that is off; starts it after, when asked. */
+export async function attachDataDisk(dom: LabDomain, opts: { sizeMiB: number; fill: number; start: boolean }): Promise<string> {
+  const data = path.join(dom.dir, 'data.qcow2');
+  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', data, `${opts.sizeMiB}M`]);
+  await execa('qemu-io', ['-f', 'qcow2', '-c', `write -P ${opts.fill} 1M 2M`, data]);
+  await virsh('attach-disk', dom.name, data, 'vdb', '--subdriver', 'qcow2', '--config');
+  if (opts.start) await virsh('start', dom.name);
+  return data;
+}
+
 export async function sameContent(a: string, b: string): Promise<boolean> {
   const r = await execa('qemu-img', ['compare', '-U', a, b], { reject: false });
   return r.exitCode === 0;
 }
 
-export async function domainState(name: string) {
+export async function domainState(name: string, disk = 'vda') {
   const info = await virsh('dominfo', name);
   return {
     state: /^State:\s*(.+)$/m.exec(info)?.[1]?.trim(),
     persistent: /^Persistent:\s*yes/m.test(info),
-    source: (await virsh('domblklist', name)).split('\n').find((l) => l.trim().startsWith('vda'))?.trim().split(/\s+/)[1],
+    source: (await virsh('domblklist', name)).split('\n').find((l) => l.trim().startsWith(disk))?.trim().split(/\s+/)[1],
     // A stopped domain has no block jobs (virsh refuses to ask): empty, like a running one without.
-    blockJob: (await execa('virsh', ['-q', '-c', URI, 'blockjob', name, 'vda', '--info', '--raw'], { reject: false })).stdout.trim(),
+    blockJob: (await execa('virsh', ['-q', '-c', URI, 'blockjob', name, disk, '--info', '--raw'], { reject: false })).stdout.trim(),
   };
 }
 

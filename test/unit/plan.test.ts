@@ -105,12 +105,18 @@ describe('planSnapshot with several disks', () => {
     expect(planSnapshot(req({ disks: ['vda', 'vdb'] }), several())).toMatchObject({ mode: 'live', strategy: 'overlay' });
   });
 
+  it('takes them together on the cold path, of a domain that runs or is off', () => {
+    expect(planSnapshot(req(), several({ state: 'shut off' }))).toMatchObject({ mode: 'cold' });
+    expect(planSnapshot(req({ mode: 'cold' }), several())).toMatchObject({ mode: 'cold' });
+  });
+
   it('refuses any other strategy or path, and a disk that is not a file, saying what to do', () => {
-    expect(() => planSnapshot(req({ strategy: 'transient-job' }), several())).toThrow(/several disks \(vda, vdb\) are snapshot together by the live overlay strategy only.*strategy transient-job: use strategy overlay or auto, or name one disk/);
-    expect(() => planSnapshot(req(), several({ overlaySupported: false }))).toThrow(/live overlay strategy only/);
-    expect(() => planSnapshot(req({ bandwidthMiBps: 4 }), several())).toThrow(/live overlay strategy only/);
-    expect(() => planSnapshot(req(), several({ state: 'shut off' }))).toThrow(/on the live path only .* not the cold path: start the domain, or name one disk/);
+    expect(() => planSnapshot(req({ strategy: 'transient-job' }), several())).toThrow(/several disks \(vda, vdb\) are snapshot together live by the overlay strategy only.*strategy transient-job: use strategy overlay or auto, mode cold, or name one disk/);
+    expect(() => planSnapshot(req(), several({ overlaySupported: false }))).toThrow(/live by the overlay strategy only/);
+    expect(() => planSnapshot(req({ bandwidthMiBps: 4 }), several())).toThrow(/live by the overlay strategy only/);
+    expect(() => planSnapshot(req({ mode: 'rbd' }), several())).toThrow(/on the live \(overlay strategy\) and cold paths, not the rbd path/);
     expect(() => planSnapshot(req(), several({ moreDisks: [{ ...vdb, kind: 'rbd' }] }))).toThrow(/disk vdb is on rbd/);
+    expect(() => planSnapshot(req({ mode: 'cold' }), several({ moreDisks: [{ ...vdb, kind: 'rbd' }] }))).toThrow(/disk vdb is on rbd/);
   });
 });
 

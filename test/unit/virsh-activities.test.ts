@@ -21,6 +21,13 @@ describe('virsh activities', () => {
     expect(calls[0]).toEqual(['-q', '-c', 'qemu:///system', 'blockjob', 'vm1', 'vda', '--abort']);
   });
 
+  it('a multi-disk run ends the stale jobs of every disk it snapshots', async () => {
+    const calls: string[][] = [];
+    const acts = createVirshActivities(ctxWith((args) => (args[5] === 'vdb' ? { exitCode: 0 } : { exitCode: 1, stderr: `error: invalid argument: disk ${args[5]} does not have an active block job` }), calls));
+    await expect(acts.abortStaleBlockJobs({ domain: 'vm1', disk: 'vda', also: ['vdb', 'vdc'] })).resolves.toEqual({ aborted: true });
+    expect(calls.map((c) => c[5])).toEqual(['vda', 'vdb', 'vdc']);
+  });
+
   it('an unknown domain is a permanent failure naming domain and host', async () => {
     const acts = createVirshActivities(ctxWith(() => ({ exitCode: 1, stderr: "error: failed to get domain 'vm9'" })));
     await expect(acts.abortBlockJob({ domain: 'vm9', disk: 'vda' })).rejects.toMatchObject({ type: 'DomainNotFound', nonRetryable: true, message: expect.stringMatching(/domain vm9 does not exist on host hv1/) as string });
