@@ -10,6 +10,7 @@ import { workDir } from './host-context.js';
 import { progressReporter } from './progress.js';
 import { commandFailure } from './command.js';
 import { handled } from './handled-promise.js';
+import type { OverlayDisk } from './live-overlay.js';
 import { virsh } from './virsh.js';
 import { parseDomState, parseManagedSave } from './virsh-output.js';
 
@@ -18,15 +19,13 @@ import { parseDomState, parseManagedSave } from './virsh-output.js';
  * the saved state and the definition point at; the domain restarts on the overlay at once and the
  * disk, now read-only under it, is copied while the domain runs. Then the overlay is merged back.
  */
-/** A file disk to switch: its target, its file and that file's format. */
-interface OverlayDisk {
-  disk: string;
-  source: string;
-  format: string;
-}
-
 /** Where `switchToOverlay` makes the overlay before the saved state is switched to it. */
 const unswitched = (overlay: string) => `${overlay}.new`;
+
+/** A file disk to switch: its target and file, and that file's format (the overlay's backing format). */
+interface SavedDisk extends OverlayDisk {
+  format: string;
+}
 
 export function createColdOverlayActivities(ctx: HostContext) {
   const v = virsh(ctx);
@@ -45,7 +44,7 @@ export function createColdOverlayActivities(ctx: HostContext) {
      * while the domain is down, so what does not depend on the other runs at once; the saved state
      * and the definition are each rewritten once, with every disk switched in the one XML.
      */
-    async switchToOverlay({ domain, disk, source, format, tag, also = [] }: OverlayDisk & { domain: string; tag: string; also?: OverlayDisk[] }): Promise<{ overlay: string }> {
+    async switchToOverlay({ domain, disk, source, format, tag, also = [] }: SavedDisk & { domain: string; tag: string; also?: SavedDisk[] }): Promise<{ overlay: string }> {
       const step = 'switch to overlay';
       const where = { domain, disk, step };
       const all = [{ disk, source, format }, ...also].map((d) => ({ ...d, overlay: overlayPath(d.source, tag) }));

@@ -51,7 +51,6 @@ export interface DomainFacts {
 
 export type DiskFacts = DomainFacts['disk'];
 
-
 export interface PreflightInput {
   domain: string;
   store: string;
