@@ -41,19 +41,35 @@ export function parseDomJobRaw(text: string): DomainJob {
   };
 }
 
-/** The push-mode backup XML: the root disk into `dest`, every other disk left out. */
-export function backupXml(disks: string[], disk: string, dest: string, format: 'qcow2' | 'raw'): string {
+/** One disk a backup job writes, and the file it writes it into. */
+export interface BackupTarget {
+  disk: string;
+  dest: string;
+}
+
+/**
+ * The push-mode backup XML: each of `targets` into its file, every other disk of the domain left
+ * out. One job over several disks starts them all at the same instant (one snapshot point).
+ */
+export function backupXml(disks: string[], targets: BackupTarget[], format: 'qcow2' | 'raw'): string {
+  const dests = new Map(targets.map((t) => [t.disk, t.dest]));
   const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: '@' });
   return builder.build({
     domainbackup: {
       '@mode': 'push',
       disks: {
-        disk: disks.map((name) =>
-          name === disk ? { '@name': name, '@type': 'file', target: { '@file': dest }, driver: { '@type': format } } : { '@name': name, '@backup': 'no' },
-        ),
+        disk: disks.map((name) => {
+          const dest = dests.get(name);
+          return dest !== undefined ? { '@name': name, '@type': 'file', target: { '@file': dest }, driver: { '@type': format } } : { '@name': name, '@backup': 'no' };
+        }),
       },
     },
   });
+}
+
+/** The files a running backup job writes, from `virsh backup-dumpxml` (pure). */
+export function backupTargetFiles(xml: string): string[] {
+  return [...xml.matchAll(/<target\s+file=['"]([^'"]+)['"]/g)].map((m) => m[1] ?? '');
 }
 
 /**
@@ -65,35 +81,40 @@ export function createBackupJobActivities(ctx: HostContext) {
   const v = virsh(ctx);
   const job = async (domain: string, step: string, completed = false) =>
     parseDomJobRaw((await v(['domjobinfo', domain, '--rawstats', ...(completed ? ['--completed', '--anystats', '--keep-completed'] : [])], { domain, step })).stdout);
-  const backupTarget = async (domain: string, step: string): Promise<string | undefined> => {
+  const backupTargets = async (domain: string, step: string): Promise<string[]> => {
     const r = await v(['backup-dumpxml', domain], { domain, step }, { allowFailure: true });
-    return r.exitCode === 0 ? /<target\s+file=['"]([^'"]+)['"]/.exec(r.stdout)?.[1] : undefined;
+    return r.exitCode === 0 ? backupTargetFiles(r.stdout) : [];
   };
 
   return {
     /**
-     * Backs the disk up into `dest` and waits for the job, heartbeating its progress. Idempotent:
-     * a retry finds its own job still running and waits on it, or starts over from an empty file.
+     * Backs the disk (and `also`, the other disks of a multi-disk run, in the same job) up into
+     * `dest` and waits for the job, heartbeating its progress. Idempotent: a retry finds its own
+     * job still running and waits on it, or starts over from empty files.
      */
-    async backupDisk({ domain, disk, tag, dest, format }: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw' }): Promise<{ bytes: number }> {
+    async backupDisk({ domain, disk, tag, dest, format, also = [] }: { domain: string; disk: string; tag: string; dest: string; format: 'qcow2' | 'raw'; also?: BackupTarget[] }): Promise<{ bytes: number }> {
       const step = 'backup';
       const report = progressReporter(ctx, step);
+      const targets = [{ disk, dest }, ...also];
       const current = await job(domain, step);
       if (current.type === JOB.running) {
-        const target = current.operation === BACKUP_OPERATION ? await backupTarget(domain, step) : undefined;
-        if (target !== dest) {
-          throw transientFailure('CommandFailed', `domain ${domain} on host ${ctx.host} is busy with another job (operation ${current.operation ?? '?'}${target ? `, backup to ${target}` : ''}); the backup will be tried again`);
+        const running = current.operation === BACKUP_OPERATION ? await backupTargets(domain, step) : [];
+        if (!running.includes(dest)) {
+          throw transientFailure('CommandFailed', `domain ${domain} on host ${ctx.host} is busy with another job (operation ${current.operation ?? '?'}${running.length ? `, backup to ${running.join(', ')}` : ''}); the backup will be tried again`);
         }
       } else {
         const xml = (await v(['dumpxml', domain], { domain, disk, step })).stdout;
         const disks = parseDomainDisks(xml).map((d) => d.target);
         const file = path.join(workDir(ctx, tag), 'backup.xml');
         await mkdir(workDir(ctx, tag), { recursive: true, mode: 0o700 });
-        await writeFile(file, backupXml(disks, disk, dest, format));
-        await rm(dest, { force: true });
-        await mkdir(path.dirname(dest), { recursive: true }); // the host's staging folder, for Glance and RBD stores
+        await writeFile(file, backupXml(disks, targets, format));
+        for (const t of targets) {
+          await rm(t.dest, { force: true });
+          await mkdir(path.dirname(t.dest), { recursive: true }); // the host's staging folder, for Glance and RBD stores
+        }
         await v(['backup-begin', domain, '--backupxml', file], { domain, disk, step });
       }
+      const what = targets.map((t) => t.disk).join(', ');
       const signal = cancellationSignal();
       for (;;) {
         const now = await job(domain, step);
@@ -107,21 +128,21 @@ export function createBackupJobActivities(ctx: HostContext) {
           }
           const state = (await v(['domstate', domain], { domain, step })).stdout.trim();
           if (state !== 'running' && state !== 'paused') {
-            throw permanentFailure('DomainNotRunning', `domain ${domain} on host ${ctx.host} stopped during the backup of ${disk} (state: ${state || 'gone'})`);
+            throw permanentFailure('DomainNotRunning', `domain ${domain} on host ${ctx.host} stopped during the backup of ${what} (state: ${state || 'gone'})`);
           }
-          throw transientFailure('CommandFailed', `the backup job of ${disk} on domain ${domain} (host ${ctx.host}) ended without success${done.error ? `: ${done.error}` : ''}; it will be started again`);
+          throw transientFailure('CommandFailed', `the backup job of ${what} on domain ${domain} (host ${ctx.host}) ended without success${done.error ? `: ${done.error}` : ''}; it will be started again`);
         }
         await sleep(100, undefined, { signal }).catch(() => undefined);
-        if (signal.aborted) throw permanentFailure('CommandFailed', `backup of ${disk} on domain ${domain} cancelled`);
+        if (signal.aborted) throw permanentFailure('CommandFailed', `backup of ${what} on domain ${domain} cancelled`);
       }
     },
 
-    /** Compensation: aborts this run's backup job if it still runs (never someone else's). Idempotent. */
+    /** Compensation: aborts this run's backup job (the one writing `dest`) if it still runs, never someone else's. Idempotent. */
     async abortBackup({ domain, dest }: { domain: string; dest: string }): Promise<{ aborted: boolean }> {
       const step = 'abort backup';
       const current = await job(domain, step).catch(() => undefined); // a domain gone has no job
       if (current?.type !== JOB.running || current.operation !== BACKUP_OPERATION) return { aborted: false };
-      if ((await backupTarget(domain, step)) !== dest) return { aborted: false };
+      if (!(await backupTargets(domain, step)).includes(dest)) return { aborted: false };
       await v(['domjobabort', domain], { domain, step }, { allowFailure: true });
       return { aborted: true };
     },

@@ -8,6 +8,7 @@ import type { HostContext } from './host-context.js';
 import { createPreflightActivities } from './preflight.js';
 import { createQemuImgActivities } from './qemu-img.js';
 import { createRbdActivities } from './rbd.js';
+import { createRbdSetSnapActivities } from './rbd-set-snap.js';
 import { createRunFinishActivities } from './run-finish.js';
 import { createStoreActivities } from './store.js';
 import { createVirshActivities } from './virsh.js';
@@ -24,6 +25,7 @@ export function createHostActivities(ctx: HostContext) {
     ...createQemuImgActivities(ctx),
     ...createStoreActivities(ctx),
     ...createRbdActivities(ctx),
+    ...createRbdSetSnapActivities(ctx),
     ...createImageActivities(ctx),
     ...createRestoreActivities(ctx),
     ...createRunFinishActivities(ctx),

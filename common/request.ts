@@ -48,7 +48,9 @@ export const snapshotRequestSchema = z
      * The disks to snapshot, by target (vda, vdb, …), the first one being the image the result
      * names. Several disks are frozen at one instant (one disk-only snapshot over all of them),
      * copied side by side and stored as one image each (`<name>-<target>` for all but the first):
-     * on the live path's overlay strategy and on the cold path. @default the root disk only, as Nova
+     * on the live path's overlay and backup strategies (the backup API: one job over all of them)
+     * and on the cold path; RBD disks on the rbd path (snapshot during one short pause of the
+     * domain). @default the root disk only, as Nova
      */
     disks: z
       .array(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'a disk target holds only letters, digits, _ and - (e.g. vda)'))

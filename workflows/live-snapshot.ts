@@ -19,7 +19,7 @@ export interface LiveSnapshotInput {
   skipIdleAbort: boolean;
   /** The image's manifest: a store that takes uploads gets the image while the convert makes it. */
   manifest?: NewImage;
-  /** The other disks of a multi-disk run (overlay strategy): frozen with the first, copied beside it. */
+  /** The other disks of a multi-disk run (overlay and backup strategies): frozen with the first, copied beside it. */
   more?: MoreDisk[];
 }
 
@@ -29,7 +29,7 @@ export interface LiveSnapshotInput {
  * - overlay: create an external overlay (the snapshot point: the disk stops changing) → convert
  *   the disk into the store's staging file (or straight into an upload) → merge the overlay back (returned as the tail, so it
  *   runs while the store step hashes and publishes);
- * - backup: QEMU's backup job writes the image into the staging file;
+ * - backup: QEMU's backup job writes the image (one per disk, one job) into the staging file;
  * - transient-job / undefine, as the seeds run it: create the delta → save the inactive XML and
  *   undefine (undefine strategy) → blockcopy → abort the job → define → convert the delta.
  */
@@ -57,8 +57,10 @@ export async function liveSnapshot(acts: HostActivityProfiles, saga: Saga, track
 
   if (plan.strategy === 'backup') {
     // QEMU writes the point-in-time image straight into the store's staging file: no delta, no convert.
+    // Several disks: one job over all of them, started at one instant, each into its own staging file.
+    const also = (input.more ?? []).map((m) => ({ disk: m.disk.target, dest: m.stagingPath }));
     saga.register('abort the backup', () => acts.undo.abortBackup({ domain, dest: stagingPath }));
-    await track.run('backup', () => acts.long.backupDisk({ domain, disk, tag, dest: stagingPath, format: request.format }));
+    await track.run('backup', () => acts.long.backupDisk({ domain, disk, tag, dest: stagingPath, format: request.format, ...(also.length ? { also } : {}) }));
     return {};
   }
 

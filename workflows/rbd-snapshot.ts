@@ -1,11 +1,14 @@
-import type { DomainFacts } from '../activities/index.js';
+import type { DiskFacts, DomainFacts } from '../activities/index.js';
+import type { SourceSnap } from '../activities/rbd.js';
 import type { RbdRef } from '../activities/rbd-client.js';
 import type { ImageDigest, NewImage } from '../activities/stores/image-store.js';
 import type { SnapshotRequest } from '../common/request.js';
+import type { MoreDisk } from './disk-converts.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import type { SnapshotPlan } from './plan.js';
 import type { PathTail } from './overlay-merge.js';
 import type { Saga } from './saga.js';
+import { sideBySide } from './side-by-side.js';
 import type { StepTracker } from './step-tracker.js';
 
 export interface RbdSnapshotInput {
@@ -16,62 +19,102 @@ export interface RbdSnapshotInput {
   /** What the stored image's record says: a Glance-backed pool creates the record before the clone. */
   manifest: NewImage;
   stagingPath: string;
+  /** The other disks of a multi-disk run, all on RBD: snapshot at the same instant, copied beside the first. */
+  more?: MoreDisk[];
+}
+
+/** A copy made inside the store's pool, and its digest: what the store step records. */
+export interface DirectCopy {
+  clone: RbdRef;
+  digest: ImageDigest;
+}
+
+export interface RbdOutcome {
+  direct?: DirectCopy;
+  /** The other disks' copies, in the order of the run's other disks. */
+  moreDirect?: DirectCopy[];
+  tail?: PathTail;
+  /** How long the guest stood still: the pause that snapshots several disks at one instant. */
+  downtimeMs?: number;
+}
+
+/** One disk of the run on this path: its source snapshot, and where its copy goes. */
+interface RbdDisk {
+  facts: DiskFacts;
+  source: SourceSnap;
+  manifest: NewImage;
+  stagingPath: string;
 }
 
 /**
  * The RBD path (seed 001, Nova's direct snapshot since Mitaka): snap + protect the domain's image →
  * copy into the store's pool → snap + protect the copy → unprotect + remove the source snap. The
  * copy is either a stream through the worker (`rbd export-diff | rbd import-diff`, hashed on the
- * way) or Nova's clone + flatten inside the cluster, beside a read of the snapshot for its hash. When the store cannot clone (another cluster, a file or Glance store),
- * the snapshot is converted into the staging file instead, as Nova falls back to. The domain runs
- * throughout: RBD snapshots are taken live.
+ * way) or Nova's clone + flatten inside the cluster, beside a read of the snapshot for its hash.
+ * When the store cannot clone (another cluster, a file or Glance store), the snapshot is
+ * converted into the staging file instead, as Nova falls back to. The domain runs throughout: RBD
+ * snapshots are taken live. Several disks are snapshot during one short pause of the domain (one
+ * instant for all), then each step runs for every disk side by side.
  */
-export async function rbdSnapshot(
-  acts: HostActivityProfiles,
-  saga: Saga,
-  track: StepTracker,
-  input: RbdSnapshotInput,
-): Promise<{ direct?: { clone: RbdRef; digest: ImageDigest }; tail?: PathTail }> {
-  const { request, facts, plan, tag, manifest, stagingPath } = input;
-  const rbd = facts.disk.rbd;
-  if (!rbd) throw new Error('the RBD path needs an RBD disk'); // planSnapshot guarantees it
+export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track: StepTracker, input: RbdSnapshotInput): Promise<RbdOutcome> {
+  const { request, facts, plan, tag } = input;
+  const { domain } = request;
   // Only a clone needs its parent protected: the stream copy and the convert spare the two commands.
   const protect = plan.rbdDirect && plan.rbdCopy === 'clone';
-  const source = { domain: request.domain, pool: rbd.pool, image: rbd.image, snap: tag, ...(protect ? {} : { protect }) };
+  const diskOf = (d: DiskFacts, manifest: NewImage, stagingPath: string): RbdDisk => {
+    if (!d.rbd) throw new Error(`the RBD path needs RBD disks, and ${d.target} is not`); // planSnapshot guarantees it
+    return { facts: d, source: { domain, pool: d.rbd.pool, image: d.rbd.image, snap: tag, ...(protect ? {} : { protect }) }, manifest, stagingPath };
+  };
+  const first = diskOf(facts.disk, input.manifest, input.stagingPath);
+  const others = (input.more ?? []).map((m) => diskOf(m.disk, m.manifest, m.stagingPath));
+  const all = [first, ...others];
+  /** A step's work for every disk, side by side (one disk: just its call). */
+  const each = <T>(fn: (d: RbdDisk, i: number) => Promise<T>) => sideBySide(() => fn(first, 0), ...others.map((d, i) => () => fn(d, i + 1)));
 
-  const dropSnap = saga.register('remove the source snapshot', () => acts.undo.rbdRemoveSourceSnap(source));
-  await track.run('snap source', () => acts.quick.rbdSnapSource(source));
+  const drops = all.map((d, i) => saga.register(i === 0 ? 'remove the source snapshot' : `remove the source snapshot of ${d.facts.target}`, () => acts.undo.rbdRemoveSourceSnap(d.source)));
+  const removeSourceSnaps = async () => {
+    await track.run('remove source snap', () => each((d) => acts.quick.rbdRemoveSourceSnap(d.source)));
+    for (const c of drops) saga.settle(c);
+  };
 
-  let clone: RbdRef | undefined;
-  let digest: ImageDigest | undefined;
+  let downtimeMs: number | undefined;
+  if (!others.length) {
+    await track.run('snap source', () => acts.quick.rbdSnapSource(first.source));
+  } else {
+    // A domain that runs is paused for the snapshots, so they all hold the same instant.
+    const pause = facts.state === 'running';
+    const resume = pause ? saga.register('resume the domain', () => acts.undo.resumeIfPaused({ domain })) : undefined;
+    ({ pausedMs: downtimeMs } = await track.run('snap source', () => acts.quick.rbdSnapSources({ domain, sources: all.map((d) => d.source), pause })));
+    if (resume) saga.settle(resume);
+  }
+  const timed = downtimeMs === undefined ? {} : { downtimeMs };
+  const split = (copies: DirectCopy[]): Pick<RbdOutcome, 'direct' | 'moreDirect'> => {
+    const [direct, ...rest] = copies;
+    return { direct, ...(rest.length ? { moreDirect: rest } : {}) };
+  };
+
   if (plan.rbdDirect && plan.rbdCopy === 'stream') {
     // The compensation that deletes the stored image (registered by the caller) also removes the copy.
     // The copy ends with the image's protected snapshot; the source snapshot goes while the store
     // step records the image.
-    const copy = await track.run('copy', () => acts.long.rbdStreamCopy({ source, store: request.store, manifest }));
-    const tail = async () => {
-      await track.run('remove source snap', () => acts.quick.rbdRemoveSourceSnap(source));
-      saga.settle(dropSnap);
-    };
-    return { direct: { clone: copy.ref, digest: copy.digest }, tail };
+    const copies = await track.run('copy', () => each((d) => acts.long.rbdStreamCopy({ source: d.source, store: request.store, manifest: d.manifest })));
+    return { ...split(copies.map((c) => ({ clone: c.ref, digest: c.digest }))), tail: removeSourceSnaps, ...timed };
   }
   if (plan.rbdDirect) {
     // The compensation that deletes the stored image (registered by the caller) also removes the clone.
-    const ref = await track.run('clone', () => acts.quick.rbdClone({ source, store: request.store, manifest }));
-    clone = ref;
+    const refs = await track.run('clone', () => each((d) => acts.quick.rbdClone({ source: d.source, store: request.store, manifest: d.manifest })));
     // The two cores split the work: Ceph copies the data into the clone while the source snapshot,
     // the same bytes, is hashed.
-    [, digest] = await track.run('flatten', () =>
-      Promise.all([acts.long.rbdFlatten({ store: request.store, ref, domain: request.domain }), acts.long.rbdHashSnapshot(source)]),
+    const digests = await track.run('flatten', () =>
+      each(async (d, i) => (await Promise.all([acts.long.rbdFlatten({ store: request.store, ref: refs[i]!, domain }), acts.long.rbdHashSnapshot(d.source)]))[1]),
     );
-    await track.run('snap clone', () => acts.quick.rbdSnapClone({ store: request.store, ref }));
-  } else {
-    await track.run('convert', () =>
-      acts.long.convertRbdSnapshot({ source, disk: facts.disk.target, dest: stagingPath, format: plan.format, virtualSize: facts.disk.virtualSize }),
-    );
+    await track.run('snap clone', () => each((_, i) => acts.quick.rbdSnapClone({ store: request.store, ref: refs[i]! })));
+    await removeSourceSnaps();
+    return { ...split(refs.map((clone, i) => ({ clone, digest: digests[i]! }))), ...timed };
   }
-
-  await track.run('remove source snap', () => acts.quick.rbdRemoveSourceSnap(source));
-  saga.settle(dropSnap);
-  return clone && digest ? { direct: { clone, digest } } : {};
+  await track.run('convert', () =>
+    each((d) => acts.long.convertRbdSnapshot({ source: d.source, disk: d.facts.target, dest: d.stagingPath, format: plan.format, virtualSize: d.facts.virtualSize })),
+  );
+  await removeSourceSnaps();
+  return timed;
 }

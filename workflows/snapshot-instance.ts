@@ -1,7 +1,5 @@
 import { CancellationScope, patched, upsertMemo, upsertSearchAttributes, uuid4, workflowInfo } from '@temporalio/workflow';
 import type { DomainFacts } from '../activities/index.js';
-import type { RbdRef } from '../activities/rbd-client.js';
-import type { ImageDigest } from '../activities/stores/image-store.js';
 import { permanentFailure } from '../common/failures.js';
 import { artifactTag, diskImageName, diskTag } from '../common/names.js';
 import type { SnapshotRequest } from '../common/request.js';
@@ -15,7 +13,7 @@ import type { MoreDisk } from './disk-converts.js';
 import { liveSnapshot } from './live-snapshot.js';
 import { sideBySide } from './side-by-side.js';
 import type { PathOutcome } from './overlay-merge.js';
-import { rbdSnapshot } from './rbd-snapshot.js';
+import { type DirectCopy, rbdSnapshot } from './rbd-snapshot.js';
 import { defaultImageName, planSnapshot } from './plan.js';
 import { Saga } from './saga.js';
 import { StepTracker } from './step-tracker.js';
@@ -116,11 +114,12 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
       saga.register(`delete the stored image of ${m.disk.target}`, () => acts.undo.deleteStoredImage({ store: request.store, name: m.manifest.name, format, workflowId }));
     }
     let downtimeMs = 0;
-    let direct: { clone: RbdRef; digest: ImageDigest } | undefined;
+    let direct: DirectCopy | undefined;
+    let moreDirect: DirectCopy[] = [];
     let outcome: PathOutcome = {};
     if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease, manifest, ...(more.length ? { more } : {}) });
     else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease, manifest, ...(more.length ? { more } : {}) }));
-    else ({ direct, ...outcome } = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath }));
+    else ({ direct, moreDirect = [], downtimeMs = 0, ...outcome } = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath, ...(more.length ? { more } : {}) }));
     // The digest the convert step took while writing only changes the store step's input, not
     // the commands: runs recorded before it replay unchanged (their convert results have none).
     const { tail, digest, moreDigests = [] } = outcome;
@@ -130,7 +129,11 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     const finishing = tail?.();
     const storeMain = () =>
       direct ? acts.long.rbdPublish({ store: request.store, ref: direct.clone, manifest, digest: direct.digest }) : acts.long.commitImage({ store: request.store, tag, manifest, digest });
-    const storeMore = more.map((m, i) => () => acts.long.commitImage({ store: request.store, tag: diskTag(tag, m.disk.target), manifest: m.manifest, digest: moreDigests[i] }));
+    const storeMore = more.map((m, i) => {
+      const copy = moreDirect[i];
+      if (copy) return () => acts.long.rbdPublish({ store: request.store, ref: copy.clone, manifest: m.manifest, digest: copy.digest });
+      return () => acts.long.commitImage({ store: request.store, tag: diskTag(tag, m.disk.target), manifest: m.manifest, digest: moreDigests[i] });
+    });
     const [stored, ...storedMore] = await alongside(
       track.run('store', () => sideBySide(storeMain, ...storeMore)),
       finishing,

@@ -36,13 +36,14 @@ export async function makeDomain(suffix: string, opts: { sizeMiB?: number; layou
 }
 
 /** Writes a byte pattern into the running guest's disk through QEMU (no guest OS needed). */
-export async function guestWrite(domain: string, offsetMiB: number, lengthMiB: number, pattern: number): Promise<void> {
-  const cmd = `qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "write -P 0x${pattern.toString(16)} ${offsetMiB}M ${lengthMiB}M"`;
+/** `device` is libvirt's alias of the disk: virtio-disk0 is vda, virtio-disk1 the data disk vdb. */
+export async function guestWrite(domain: string, offsetMiB: number, lengthMiB: number, pattern: number, device = 'virtio-disk0'): Promise<void> {
+  const cmd = `qemu-io -d /machine/peripheral/${device}/virtio-backend "write -P 0x${pattern.toString(16)} ${offsetMiB}M ${lengthMiB}M"`;
   const out = await virsh('qemu-monitor-command', domain, '--hmp', cmd);
   if (/error|fail/i.test(out)) throw new Error(`guest write failed: ${out}`);
   // As a guest's fsync: QEMU writes its qcow2 metadata cache back, so a reader of the image file
   // (qemu-img -U, the test's "expected" copy) sees the write too.
-  const flushed = await virsh('qemu-monitor-command', domain, '--hmp', 'qemu-io -d /machine/peripheral/virtio-disk0/virtio-backend "flush"');
+  const flushed = await virsh('qemu-monitor-command', domain, '--hmp', `qemu-io -d /machine/peripheral/${device}/virtio-backend "flush"`);
   if (/error|fail/i.test(flushed)) throw new Error(`guest flush failed: ${flushed}`);
 }
 
@@ -60,6 +61,29 @@ export async function attachDataDisk(dom: LabDomain, opts: { sizeMiB: number; fi
   await virsh('attach-disk', dom.name, data, 'vdb', '--subdriver', 'qcow2', '--config');
   if (opts.start) await virsh('start', dom.name);
   return data;
+}
+
+/**
+ * Attaches an RBD data disk vdb to a domain that is off (the image vms/<domain>-vdb, made afresh,
+ * `fill` written at 1 MiB for 2 MiB), and starts the domain when asked. Returns the image's spec.
+ */
+export async function attachRbdDataDisk(dom: LabDomain, opts: { sizeMiB: number; fill: number; start: boolean }): Promise<string> {
+  const spec = `vms/${dom.name}-vdb`;
+  for (const snap of await rbdSnaps(spec).catch(() => [])) {
+    if (snap.protected === 'true') await rbd('snap', 'unprotect', `${spec}@${snap.name}`);
+    await rbd('snap', 'rm', '--no-progress', `${spec}@${snap.name}`);
+  }
+  await execa('rbd', ['--conf', inject('cephConf'), 'rm', '--no-progress', spec], { reject: false });
+  await rbd('create', '--size', `${opts.sizeMiB}M`, spec);
+  await execa('qemu-io', ['-f', 'raw', '-c', `write -P ${opts.fill} 1M 2M`, `rbd:${spec}:conf=${inject('cephConf')}`]);
+  const xml = path.join(dom.dir, 'vdb.xml');
+  await writeFile(
+    xml,
+    `<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='rbd' name='${spec}'><host name='127.0.0.1' port='6789'/></source><target dev='vdb' bus='virtio'/></disk>`,
+  );
+  await virsh('attach-device', dom.name, xml, '--config');
+  if (opts.start) await virsh('start', dom.name);
+  return spec;
 }
 
 export async function sameContent(a: string, b: string): Promise<boolean> {

@@ -113,6 +113,41 @@ describe('live snapshot, strategy backup (libvirt backup API, push mode)', () =>
   });
 });
 
+describe('live snapshot of several disks, strategy backup', () => {
+  it('one job starts every disk at one instant and writes each into its own image, while the guest writes to both', async () => {
+    const dom = await makeDomain('live-backup-two', { sizeMiB: 64, start: false });
+    const data = await attachDataDisk(dom, { sizeMiB: 24, fill: 0x6b, start: true });
+    await guestWrite(dom.name, 8, 4, 0x11);
+    const expectedVda = path.join(dom.dir, 'expected-vda.qcow2');
+    const expectedVdb = path.join(dom.dir, 'expected-vdb.qcow2');
+    await copyDisk(dom.disk, expectedVda);
+    await copyDisk(data, expectedVdb);
+    const inactiveBefore = await virsh('dumpxml', '--inactive', dom.name);
+
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { domain: dom.name, strategy: 'backup', disks: ['vda', 'vdb'] });
+      await pastSnapshotPoint(handle, (p) => p.step === 'backup' && p.bytesTotal > 0, ['store', 'cleanup', 'done']);
+      // After the snapshot point, on both disks: copy-before-write keeps both out.
+      await guestWrite(dom.name, 20, 2, 0xcd);
+      await guestWrite(dom.name, 1, 1, 0xef, 'virtio-disk1');
+      const result = (await handle.result()) as SnapshotResult;
+      await expectLiveImage(result, 'backup', expectedVda);
+      expect(result).toMatchObject({ disk: 'vda', moreDisks: [{ disk: 'vdb', imageName: `${result.imageName}-vdb`, virtualSizeBytes: 24 << 20 }] });
+      const vdb = result.moreDisks![0]!;
+      expect(await sameContent(new URL(vdb.location).pathname, expectedVdb)).toBe(true);
+      expect(await sha256(new URL(vdb.location).pathname)).toBe(vdb.sha256);
+      // One job: one backup step, then both disks stored side by side in one store step.
+      expect(result.steps.map((s) => s.name)).toEqual(['lock domain', 'inspect', 'backup', 'store', 'cleanup']);
+      expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true, source: dom.disk, blockJob: '' });
+      expect(await domainState(dom.name, 'vdb')).toMatchObject({ state: 'running', source: data, blockJob: '' });
+      expect(await virsh('dumpxml', '--inactive', dom.name)).toBe(inactiveBefore);
+      expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
+      const tag = artifactTag(handle.workflowId);
+      expect(readdirSync(path.dirname(storePath('x'))).filter((f) => f.includes(tag))).toEqual([]);
+    });
+  });
+});
+
 const overlaysIn = (dir: string) => readdirSync(dir).filter((f) => f.includes('.vmsnap-overlay-'));
 
 describe('live snapshot, strategy overlay (what auto picks here)', () => {

@@ -1,7 +1,7 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, inject, it } from 'vitest';
 import { GLANCE, glanceImages } from './openstack.js';
-import { domainState, guestWrite, leftoversOf, makeDomain, rbd, rbdSha256, rbdSnaps, runSnapshot, sameContent, startSnapshot, withClient } from './lab.js';
+import { attachDataDisk, attachRbdDataDisk, domainState, guestWrite, leftoversOf, makeDomain, rbd, rbdSha256, rbdSnaps, runSnapshot, sameContent, startSnapshot, virsh, withClient } from './lab.js';
 
 describe('RBD snapshot', () => {
   it.each([
@@ -91,6 +91,87 @@ describe('RBD snapshot', () => {
     });
     expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
     expect(await rbd('ls', 'frozen')).not.toContain(`${dom.name}-img`);
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true });
+  });
+});
+
+describe('RBD snapshot of several disks', () => {
+  it.each([
+    { copy: 'stream', store: 'pool', steps: ['copy'], thenAtOnce: ['remove source snap', 'store'] },
+    { copy: 'clone', store: 'pool', steps: ['clone', 'flatten', 'snap clone', 'remove source snap'], thenAtOnce: ['store'] },
+    { copy: 'convert', store: 'default', steps: ['convert', 'remove source snap'], thenAtOnce: ['store'] },
+  ] as const)('$copy: one short pause snapshots both disks, each is copied and stored as an image of its own', async ({ copy, store, steps, thenAtOnce }) => {
+    const dom = await makeDomain(`rbd-two-${copy}`, { sizeMiB: 64, layout: 'rbd', start: false });
+    const vdb = await attachRbdDataDisk(dom, { sizeMiB: 24, fill: 0x6b, start: true });
+    await guestWrite(dom.name, 5, 3, 0x3c);
+    const [vdaBefore, vdbBefore] = [await rbdSha256(`vms/${dom.name}`), await rbdSha256(vdb)];
+    const name = `${dom.name}-img`;
+    const result = await runSnapshot({ domain: dom.name, store, name, disks: ['vda', 'vdb'], ...(copy === 'clone' ? { rbdCopy: copy } : {}) });
+
+    expect(result).toMatchObject({ mode: 'rbd', disk: 'vda', moreDisks: [{ disk: 'vdb', imageName: `${name}-vdb`, virtualSizeBytes: 24 << 20 }] });
+    // The domain stood still only while the two snapshots were taken.
+    expect(result.downtimeMs).toBeGreaterThan(0);
+    const names = result.steps.map((s) => s.name);
+    const sequential = ['lock domain', 'inspect', 'snap source', ...steps];
+    expect(names.slice(0, sequential.length)).toEqual(sequential);
+    expect(names.slice(sequential.length, -1).sort()).toEqual([...thenAtOnce].sort());
+    const second = result.moreDisks![0]!;
+    if (store === 'pool') {
+      expect(second.location).toMatch(new RegExp(`^rbd://[0-9a-f-]{36}/images/${name}-vdb/snap$`));
+      expect(await rbdSha256(`images/${name}@snap`)).toBe(vdaBefore);
+      expect(await rbdSha256(`images/${name}-vdb@snap`)).toBe(vdbBefore);
+      const info = JSON.parse(await rbd('info', '--format', 'json', `images/${name}-vdb`)) as { parent?: unknown };
+      expect(info.parent).toBeUndefined();
+      expect([result.sha256, second.sha256]).toEqual([vdaBefore, vdbBefore]);
+    } else {
+      expect(await sameContent(new URL(result.location).pathname, `rbd:vms/${dom.name}:conf=${inject('cephConf')}`)).toBe(true);
+      expect(await sameContent(new URL(second.location).pathname, `rbd:${vdb}:conf=${inject('cephConf')}`)).toBe(true);
+    }
+    expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
+    expect(await rbdSnaps(vdb)).toEqual([]);
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true });
+    expect(leftoversOf(result.workflowId, dom.name)).toEqual([]);
+  });
+
+  it('a copy the pool refuses unwinds both disks: no source snapshots, no images, the domain running again', async () => {
+    const dom = await makeDomain('rbd-two-fail', { sizeMiB: 32, layout: 'rbd', start: false });
+    const vdb = await attachRbdDataDisk(dom, { sizeMiB: 16, fill: 0x6b, start: true });
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { domain: dom.name, store: 'frozen', name: `${dom.name}-img`, disks: ['vda', 'vdb'] });
+      const err = (await handle.result().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as WorkflowFailedError;
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause?.message).toMatch(/step copy, rbd create frozen\/.*refused by Ceph/);
+      expect(leftoversOf(handle.workflowId, dom.name)).toEqual([]);
+    });
+    expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
+    expect(await rbdSnaps(vdb)).toEqual([]);
+    expect(await rbd('ls', 'frozen')).not.toContain(`${dom.name}-img`);
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true });
+  });
+
+  it('a domain its operator paused stays paused: the snapshots need no pause of their own', async () => {
+    const dom = await makeDomain('rbd-two-paused', { sizeMiB: 32, layout: 'rbd', start: false });
+    const vdb = await attachRbdDataDisk(dom, { sizeMiB: 16, fill: 0x6b, start: true });
+    await virsh('suspend', dom.name);
+    const vdbBefore = await rbdSha256(vdb);
+    const result = await runSnapshot({ domain: dom.name, store: 'pool', name: `${dom.name}-img`, disks: ['vda', 'vdb'] });
+    expect(result).toMatchObject({ mode: 'rbd', downtimeMs: 0, moreDisks: [{ disk: 'vdb', sha256: vdbBefore }] });
+    expect(await domainState(dom.name)).toMatchObject({ state: 'paused' });
+    await virsh('resume', dom.name);
+  });
+
+  it('a file disk beside an RBD disk is refused before anything changes, saying what to do', async () => {
+    const dom = await makeDomain('rbd-mixed', { sizeMiB: 32, layout: 'rbd', start: false });
+    await attachDataDisk(dom, { sizeMiB: 16, fill: 0x6b, start: true });
+    const err = await runSnapshot({ domain: dom.name, disks: ['vda', 'vdb'] }).then(
+      () => undefined,
+      (e: unknown) => e as WorkflowFailedError,
+    );
+    expect(err?.cause?.message).toMatch(/disk vdb is on file and disk vda on RBD: several disks are snapshot together when all are on RBD or all are files; snapshot them in separate runs/);
+    expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
     expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true });
   });
 });

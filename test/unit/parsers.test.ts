@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backupXml, parseDomJobRaw } from '../../activities/backup-job.js';
+import { backupTargetFiles, backupXml, parseDomJobRaw } from '../../activities/backup-job.js';
 import { retargetDiskSource } from '../../activities/disk-source-xml.js';
 import { parseDomainDisks, rootDisk } from '../../activities/domain-xml.js';
 import { overlayDiskspecs } from '../../activities/live-overlay.js';
@@ -83,8 +83,14 @@ describe('backup job', () => {
   });
 
   it('writes push-mode XML that backs up the root disk only', () => {
-    const xml = backupXml(['vda', 'vdb'], 'vda', '/store/.tag.partial', 'qcow2');
+    const xml = backupXml(['vda', 'vdb'], [{ disk: 'vda', dest: '/store/.tag.partial' }], 'qcow2');
     expect(xml).toBe('<domainbackup mode="push"><disks><disk name="vda" type="file"><target file="/store/.tag.partial"></target><driver type="qcow2"></driver></disk><disk name="vdb" backup="no"></disk></disks></domainbackup>');
+  });
+
+  it('writes one push-mode job over several disks, each into its own file, in the domain\'s disk order', () => {
+    const xml = backupXml(['vda', 'vdb', 'vdc'], [{ disk: 'vdc', dest: '/s/c' }, { disk: 'vda', dest: '/s/a' }], 'raw');
+    expect(xml).toBe('<domainbackup mode="push"><disks><disk name="vda" type="file"><target file="/s/a"></target><driver type="raw"></driver></disk><disk name="vdb" backup="no"></disk><disk name="vdc" type="file"><target file="/s/c"></target><driver type="raw"></driver></disk></disks></domainbackup>');
+    expect(backupTargetFiles(`<domainbackup mode='push'>\n  <disks>\n    <disk name='vda' backup='yes' type='file'>\n      <driver type='raw'/>\n      <target file='/s/a'/>\n    </disk>\n    <disk name='vdb' backup='no'/>\n    <disk name='vdc' backup='yes' type='file'>\n      <target file="/s/c"/>\n    </disk>\n  </disks>\n</domainbackup>`)).toEqual(['/s/a', '/s/c']);
   });
 });
 

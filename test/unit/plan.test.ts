@@ -105,16 +105,29 @@ describe('planSnapshot with several disks', () => {
     expect(planSnapshot(req({ disks: ['vda', 'vdb'] }), several())).toMatchObject({ mode: 'live', strategy: 'overlay' });
   });
 
+  it('takes them together in one backup job, by request or where auto has no overlay strategy but the backup API', () => {
+    expect(planSnapshot(req({ strategy: 'backup' }), several({ backupSupported: true }))).toMatchObject({ mode: 'live', strategy: 'backup' });
+    expect(planSnapshot(req(), several({ overlaySupported: false, backupSupported: true }))).toMatchObject({ mode: 'live', strategy: 'backup' });
+  });
+
+  it('takes RBD disks together on the rbd path, and refuses a mix of RBD and file disks', () => {
+    const rbdDisk = { kind: 'rbd' as const, format: 'raw', sourceFile: undefined, backingFile: undefined, rbd: { pool: 'vms', image: 'vm1' } };
+    const vdbRbd = { ...vdb, ...rbdDisk, rbd: { pool: 'vms', image: 'vm1-vdb' } };
+    expect(planSnapshot(req(), facts({ rbdDirect: true, moreDisks: [vdbRbd] }, rbdDisk))).toMatchObject({ mode: 'rbd', rbdDirect: true, rbdCopy: 'stream' });
+    expect(() => planSnapshot(req(), facts({ moreDisks: [vdb] }, rbdDisk))).toThrow(/disk vdb is on file and disk vda on RBD: several disks are snapshot together when all are on RBD or all are files/);
+    expect(() => planSnapshot(req(), facts({ moreDisks: [vdbRbd] }))).toThrow(/disk vdb is on rbd/);
+  });
+
   it('takes them together on the cold path, of a domain that runs or is off', () => {
     expect(planSnapshot(req(), several({ state: 'shut off' }))).toMatchObject({ mode: 'cold' });
     expect(planSnapshot(req({ mode: 'cold' }), several())).toMatchObject({ mode: 'cold' });
   });
 
   it('refuses any other strategy or path, and a disk that is not a file, saying what to do', () => {
-    expect(() => planSnapshot(req({ strategy: 'transient-job' }), several())).toThrow(/several disks \(vda, vdb\) are snapshot together live by the overlay strategy only.*strategy transient-job: use strategy overlay or auto, mode cold, or name one disk/);
-    expect(() => planSnapshot(req(), several({ overlaySupported: false }))).toThrow(/live by the overlay strategy only/);
-    expect(() => planSnapshot(req({ bandwidthMiBps: 4 }), several())).toThrow(/live by the overlay strategy only/);
-    expect(() => planSnapshot(req({ mode: 'rbd' }), several())).toThrow(/on the live \(overlay strategy\) and cold paths, not the rbd path/);
+    expect(() => planSnapshot(req({ strategy: 'transient-job' }), several())).toThrow(/several disks \(vda, vdb\) are snapshot together live by the overlay and backup strategies only.*strategy transient-job: use strategy overlay, backup or auto, mode cold, or name one disk/);
+    expect(() => planSnapshot(req(), several({ overlaySupported: false }))).toThrow(/live by the overlay and backup strategies only/);
+    expect(() => planSnapshot(req({ bandwidthMiBps: 4 }), several())).toThrow(/live by the overlay and backup strategies only/);
+    expect(() => planSnapshot(req({ mode: 'rbd' }), several())).toThrow(/disk vda is not on RBD/);
     expect(() => planSnapshot(req(), several({ moreDisks: [{ ...vdb, kind: 'rbd' }] }))).toThrow(/disk vdb is on rbd/);
     expect(() => planSnapshot(req({ mode: 'cold' }), several({ moreDisks: [{ ...vdb, kind: 'rbd' }] }))).toThrow(/disk vdb is on rbd/);
   });
