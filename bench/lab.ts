@@ -19,6 +19,17 @@ export async function makeDomain(name: string, sizeMiB: number, layout: 'overlay
   return { dir, disk: path.join(dir, `${name}.qcow2`), base: path.join(dir, `${name}-base.qcow2`) };
 }
 
+/** Removes the images the benchmarks stored in the pool `images` (named bench-…), snapshots and all. */
+export async function dropBenchImages(): Promise<void> {
+  const rbd = (...args: string[]) => execa('rbd', ['--conf', cephConf, ...args], { reject: false });
+  const names = (await rbd('ls', 'images')).stdout.split('\n').filter((x) => x.startsWith('bench-'));
+  for (const x of names) {
+    await rbd('snap', 'unprotect', `images/${x}@snap`);
+    await rbd('snap', 'purge', '--no-progress', `images/${x}`);
+    await rbd('rm', '--no-progress', `images/${x}`);
+  }
+}
+
 export async function dropDomain(name: string): Promise<void> {
   await execa('virsh', [...V, 'destroy', name], { reject: false });
   await execa('virsh', [...V, 'undefine', name], { reject: false });

@@ -1,6 +1,7 @@
 /**
  * A running domain with two disks of the same size (flat, half random data): one vmsnap snapshot
- * of both (`disks: [vda, vdb]`, one overlay snapshot, the converts side by side) against two
+ * of both (`disks: [vda, vdb]`, one overlay snapshot, the converts side by side; and the backup
+ * strategy's one job over both) against two
  * single-disk snapshots one after the other, and against the floor: the two `qemu-img convert`s
  * side by side and one after the other, and side by side with each image fsynced and hashed.
  * Cold too: the downtime of one cold snapshot of both disks against that of one disk (the switch to
@@ -40,6 +41,8 @@ await withTemporal(async (snapshot) => {
   const convert = (src: string, out: string) => execa('qemu-img', ['convert', '-U', '-f', 'qcow2', '-O', 'qcow2', src, path.join(plainStore, out)]);
   const variants = {
     'vmsnap two disks at once': async () => both.add(await snapshot({ domain, name: `${domain}-${++n}`, disks: ['vda', 'vdb'] })),
+    // The backup API's one job over both disks, into the same store.
+    'vmsnap backup two disks at once': async () => void (await snapshot({ domain, name: `${domain}-${++n}`, strategy: 'backup', disks: ['vda', 'vdb'] })),
     'vmsnap one disk, then the other': async () => {
       await snapshot({ domain, name: `${domain}-${++n}`, disks: ['vda'] });
       await snapshot({ domain, name: `${domain}-${++n}`, disks: ['vdb'] });
@@ -72,6 +75,8 @@ await withTemporal(async (snapshot) => {
     ['vmsnap two disks at once', 'vmsnap one disk, then the other'],
     ['vmsnap two disks at once', 'floor side by side'],
     ['vmsnap two disks at once', 'durable floor side by side'],
+    ['vmsnap backup two disks at once', 'vmsnap two disks at once'],
+    ['vmsnap backup two disks at once', 'durable floor side by side'],
     ['floor side by side', 'floor one after the other'],
   ]);
   both.print('vmsnap two disks at once', median);

@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { alternate, median } from './measure.js';
-import { cephConf, dropDomain, lab, makeDomain, report, rounds, StepTimes, withTemporal } from './lab.js';
+import { cephConf, dropBenchImages, dropDomain, lab, makeDomain, report, rounds, StepTimes, withTemporal } from './lab.js';
 
 const sizeMiB = Number(process.env.VMSNAP_BENCH_SIZE_MIB ?? 1024);
 const domain = `bench-rbd-${sizeMiB}`;
@@ -28,15 +28,6 @@ async function exportConvertImport(): Promise<void> {
   await rm(tmp);
 }
 
-async function cleanup(): Promise<void> {
-  const names = (await rbd('ls', 'images')).stdout.split('\n').filter((x) => x.startsWith('bench-'));
-  for (const x of names) {
-    await execa('rbd', ['--conf', cephConf, 'snap', 'unprotect', `images/${x}@snap`], { reject: false });
-    await execa('rbd', ['--conf', cephConf, 'snap', 'purge', '--no-progress', `images/${x}`], { reject: false });
-    await execa('rbd', ['--conf', cephConf, 'rm', '--no-progress', `images/${x}`], { reject: false });
-  }
-}
-
 await makeDomain(domain, sizeMiB, 'rbd');
 await withTemporal(async (snapshot) => {
   const times = await alternate(
@@ -46,7 +37,7 @@ await withTemporal(async (snapshot) => {
       'export-convert-import': exportConvertImport,
     },
     rounds,
-    cleanup,
+    dropBenchImages,
   );
   report(`RBD snapshot of a ${sizeMiB} MiB image`, times, median, [
     ['vmsnap rbd stream', 'export-convert-import'],
@@ -55,5 +46,5 @@ await withTemporal(async (snapshot) => {
   streamSteps.print('vmsnap stream', median);
   cloneSteps.print('vmsnap clone', median);
 });
-await cleanup();
+await dropBenchImages();
 await dropDomain(domain);
