@@ -32,5 +32,7 @@ worker=$!
 # What the benches leave (4 GiB domains, images, the scale hosts) is gigabytes: it goes at the end.
 trap 'kill $worker 2>/dev/null; rm -rf "$VMSNAP_LAB/bench/"{domains,plain-store,scale,state/images}' EXIT
 wait_for 60 "bench worker" grep -q "polling vmsnap-host-bench" "$VMSNAP_LAB/bench/worker.log"
-# One benchmark by name (live-vs-plain, convert-pass, cold-downtime, rbd-direct-vs-import, glance-vs-plain-upload, multi-disk, rbd-multi-disk, scale), or all.
-for b in ${1:-live-vs-plain convert-pass cold-downtime rbd-direct-vs-import glance-vs-plain-upload multi-disk rbd-multi-disk scale}; do node "dist/bench/$b.js"; done
+# Benchmarks by name (live-vs-plain, convert-pass, cold-downtime, rbd-direct-vs-import, glance-vs-plain-upload, multi-disk, rbd-multi-disk, scale), or all.
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(live-vs-plain convert-pass cold-downtime rbd-direct-vs-import glance-vs-plain-upload multi-disk rbd-multi-disk scale)
+for b in "${names[@]}"; do node "dist/bench/$b.js"; done

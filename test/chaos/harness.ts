@@ -9,7 +9,7 @@ import { type ChaosRow, chaosTableFile } from './harness-table.js';
 import { downloadGlanceImage } from '../integration/openstack.js';
 import type { SnapshotRequestInput } from '../../common/request.js';
 import type { SnapshotResult } from '../../common/result.js';
-import { copyDisk, domainState, leftoversOf, type LabDomain, makeDomain, rbd, rbdSha256, rbdSnaps, sameContent, spawnWorker, startSnapshot, withClient } from '../integration/lab.js';
+import { attachRbdDataDisk, copyDisk, domainState, leftoversOf, type LabDomain, makeDomain, rbd, rbdSha256, rbdSnaps, sameContent, spawnWorker, startSnapshot, withClient } from '../integration/lab.js';
 
 export function tableFile(): string {
   return chaosTableFile(inject('stateDir'));
@@ -28,6 +28,8 @@ export interface Case {
   /** Disk size; half of it random data. @default 64 */
   sizeMiB?: number;
   request: Partial<SnapshotRequestInput>;
+  /** A second RBD disk vdb beside vda (layout rbd), snapshot with it in the same run. */
+  rbdDataDisk?: boolean;
   /** Make the worker hang `after` (or `before`) this activity's first attempt, then SIGKILL it. */
   fault?: { when: 'before' | 'after'; activity: string };
   /** Something else to break while the worker hangs (QEMU, libvirtd, Temporal), before it is killed. */
@@ -51,7 +53,8 @@ export async function runCase(c: Case): Promise<ChaosRow> {
   const dir = path.join(path.dirname(inject('stateDir')), hostName);
   const stateDir = path.join(dir, 'state');
   const storeDir = path.join(dir, 'images');
-  const dom = await makeDomain(`c${process.pid % 1000}-${n}`, { sizeMiB: c.sizeMiB ?? 64, layout: c.layout });
+  const dom = await makeDomain(`c${process.pid % 1000}-${n}`, { sizeMiB: c.sizeMiB ?? 64, layout: c.layout, ...(c.rbdDataDisk ? { start: false } : {}) });
+  const rbdDisks = [`vms/${dom.name}`, ...(c.rbdDataDisk ? [await attachRbdDataDisk(dom, { sizeMiB: 16, fill: 0x6b, start: true })] : [])];
   const marker = path.join(dir, 'fault.json');
   await rm(marker, { force: true });
   const faultEnv: Record<string, string> = c.fault ? { VMSNAP_FAULT: `${c.fault.when}:${c.fault.activity}`, VMSNAP_FAULT_MARKER: marker } : {};
@@ -62,7 +65,7 @@ export async function runCase(c: Case): Promise<ChaosRow> {
   let domainLost = false;
   try {
     await withClient(async (client) => {
-      const handle: WorkflowHandle = await startSnapshot(client, { host: hostName, domain: dom.name, ...c.request });
+      const handle: WorkflowHandle = await startSnapshot(client, { host: hostName, domain: dom.name, ...(c.rbdDataDisk ? { disks: ['vda', 'vdb'] } : {}), ...c.request });
       if (c.fault) {
         await waitFor(() => existsSync(marker), 90_000, `the fault point ${c.fault.when}:${c.fault.activity}`);
         await c.alsoBreak?.(dom);
@@ -77,6 +80,7 @@ export async function runCase(c: Case): Promise<ChaosRow> {
       const expected = path.join(dom.dir, 'expected.qcow2');
       if (c.layout === 'overlay') await copyDisk(dom.disk, expected);
       const sourceSha = c.layout === 'rbd' ? await rbdSha256(`vms/${dom.name}`) : '';
+      const moreShas = await Promise.all(rbdDisks.slice(1).map((spec) => rbdSha256(spec)));
       try {
         const result = (await handle.result()) as SnapshotResult;
         outcome = 'completed';
@@ -90,6 +94,7 @@ export async function runCase(c: Case): Promise<ChaosRow> {
           await downloadGlanceImage(Number(new URL(result.location).port), result.imageId, fetched);
           good = await sameContent(fetched, source);
         } else good = result.sha256 === sourceSha;
+        if (good && moreShas.some((sha, i) => result.moreDisks?.[i]?.sha256 !== sha)) good = false;
         if (!good) {
           outcome = 'FAILED';
           detail = `image differs from the disk (${result.location})`;
@@ -101,8 +106,10 @@ export async function runCase(c: Case): Promise<ChaosRow> {
       orphans.push(...leftoversOf(handle.workflowId, dom.name, stateDir, storeDir));
       if (c.layout === 'rbd') {
         const tag = artifactTag(handle.workflowId);
-        if ((await rbdSnaps(`vms/${dom.name}`)).some((s) => s.name === tag)) orphans.push(`rbd snap vms/${dom.name}@${tag}`);
-        if (outcome !== 'completed' && (await rbd('ls', 'images')).split('\n').includes(String(c.request.name ?? ''))) orphans.push(`rbd image images/${c.request.name}`);
+        for (const spec of rbdDisks) if ((await rbdSnaps(spec)).some((s) => s.name === tag)) orphans.push(`rbd snap ${spec}@${tag}`);
+        const names = c.rbdDataDisk ? [String(c.request.name ?? ''), `${c.request.name}-vdb`] : [String(c.request.name ?? '')];
+        const images = (await rbd('ls', 'images')).split('\n');
+        if (outcome !== 'completed') orphans.push(...names.filter((i) => images.includes(i)).map((i) => `rbd image images/${i}`));
       }
     });
     const after = await domainState(dom.name).catch(() => undefined);
