@@ -35,6 +35,11 @@ export interface PlanOptions {
   overlayFirst: boolean;
   /** `auto` may pick the `stream` RBD copy (patched likewise); without it, clone + flatten. @default true */
   streamFirst?: boolean;
+  /**
+   * Several disks may go the backup strategy and the rbd path (patched likewise: runs recorded
+   * before were refused, and replay their refusal). @default true
+   */
+  manyDisksEverywhere?: boolean;
 }
 
 /** The blockcopy strategy this libvirt allows: transient-job where it can, else undefine/define. */
@@ -61,6 +66,9 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
   const mode: SnapshotMode = req.mode !== 'auto' ? req.mode : facts.disk.kind === 'rbd' ? 'rbd' : running ? 'live' : 'cold';
 
   const base = { undefine: false, shallow: false, rbdDirect: false, format: req.format };
+  if (facts.moreDisks?.length && mode === 'rbd' && options.manyDisksEverywhere === false) {
+    throw permanentFailure('InvalidRequest', `${where}: several disks are snapshot together on the live (overlay strategy) and cold paths, not the rbd path: use mode live, cold or auto, or name one disk`);
+  }
   if (mode === 'rbd') {
     if (facts.disk.kind !== 'rbd') throw permanentFailure('UnsupportedDisk', `${where}: disk ${facts.disk.target} is not on RBD (use mode live, cold or auto)`);
     const notRbd = facts.moreDisks?.find((d) => d.kind !== 'rbd');
@@ -97,6 +105,9 @@ export function planSnapshot(req: SnapshotRequest, facts: DomainFacts, options: 
     throw permanentFailure('UnsupportedMode', `libvirt on host ${facts.host} does not support blockcopy --transient-job: use strategy undefine or auto`);
   }
 
+  if (facts.moreDisks?.length && strategy !== 'overlay' && options.manyDisksEverywhere === false) {
+    throw permanentFailure('InvalidRequest', `${where}: several disks (${[facts.disk.target, ...facts.moreDisks.map((d) => d.target)].join(', ')}) are snapshot together live by the overlay strategy only, and this run would take strategy ${strategy}: use strategy overlay or auto, mode cold, or name one disk`);
+  }
   // Only one snapshot (overlay) or one job (backup) freezes every disk at the same instant.
   if (facts.moreDisks?.length && strategy !== 'overlay' && strategy !== 'backup') {
     throw permanentFailure('InvalidRequest', `${where}: several disks (${[facts.disk.target, ...facts.moreDisks.map((d) => d.target)].join(', ')}) are snapshot together live by the overlay and backup strategies only, and this run would take strategy ${strategy}: use strategy overlay, backup or auto, mode cold, or name one disk`);

@@ -1,3 +1,4 @@
+import { patched } from '@temporalio/workflow';
 import type { DiskFacts, DomainFacts } from '../activities/index.js';
 import type { SourceSnap } from '../activities/rbd.js';
 import type { RbdRef } from '../activities/rbd-client.js';
@@ -7,9 +8,11 @@ import type { MoreDisk } from './disk-converts.js';
 import type { HostActivityProfiles } from './host-activities.js';
 import type { SnapshotPlan } from './plan.js';
 import type { PathTail } from './overlay-merge.js';
-import type { Saga } from './saga.js';
+import type { Compensation, Saga } from './saga.js';
 import { sideBySide } from './side-by-side.js';
 import type { StepTracker } from './step-tracker.js';
+
+const RBD_DROPS_AFTER_CLONES = 'rbd-source-snap-drops-after-clones';
 
 export interface RbdSnapshotInput {
   request: SnapshotRequest;
@@ -21,6 +24,8 @@ export interface RbdSnapshotInput {
   stagingPath: string;
   /** The other disks of a multi-disk run, all on RBD: snapshot at the same instant, copied beside the first. */
   more?: MoreDisk[];
+  /** The compensation that deletes the stored images (a clone among them): source snapshots are removed after it. */
+  storedImages?: Compensation;
 }
 
 /** A copy made inside the store's pool, and its digest: what the store step records. */
@@ -71,7 +76,15 @@ export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track:
   /** A step's work for every disk, side by side (one disk: just its call). */
   const each = <T>(fn: (d: RbdDisk, i: number) => Promise<T>) => sideBySide(() => fn(first, 0), ...others.map((d, i) => () => fn(d, i + 1)));
 
-  const drops = all.map((d, i) => saga.register(i === 0 ? 'remove the source snapshot' : `remove the source snapshot of ${d.facts.target}`, () => acts.undo.rbdRemoveSourceSnap(d.source)));
+  // A snapshot that a clone still stands on cannot be unprotected: while the clone exists, its drop
+  // would fail until its retries ran out. The drops unwind after the stored images (the clones) go.
+  // Runs recorded before replay with their own order.
+  const dropsLast = protect && input.storedImages !== undefined && patched(RBD_DROPS_AFTER_CLONES);
+  const drops = all.map((d, i) => {
+    const name = i === 0 ? 'remove the source snapshot' : `remove the source snapshot of ${d.facts.target}`;
+    const undo = () => acts.undo.rbdRemoveSourceSnap(d.source);
+    return dropsLast && input.storedImages ? saga.registerBefore(input.storedImages, name, undo) : saga.register(name, undo);
+  });
   const removeSourceSnaps = async () => {
     await track.run('remove source snap', () => each((d) => acts.quick.rbdRemoveSourceSnap(d.source)));
     for (const c of drops) saga.settle(c);
@@ -83,8 +96,8 @@ export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track:
   } else {
     // A domain that runs is paused for the snapshots, so they all hold the same instant.
     const pause = facts.state === 'running';
-    const resume = pause ? saga.register('resume the domain', () => acts.undo.resumeIfPaused({ domain })) : undefined;
-    ({ pausedMs: downtimeMs } = await track.run('snap source', () => acts.quick.rbdSnapSources({ domain, sources: all.map((d) => d.source), pause })));
+    const resume = pause ? saga.register('resume the domain', () => acts.undo.resumeIfPaused({ domain, tag })) : undefined;
+    ({ pausedMs: downtimeMs } = await track.run('snap source', () => acts.quick.rbdSnapSources({ domain, tag, sources: all.map((d) => d.source), pause })));
     if (resume) saga.settle(resume);
   }
   const timed = downtimeMs === undefined ? {} : { downtimeMs };

@@ -1,6 +1,6 @@
 import { CancellationScope, log } from '@temporalio/workflow';
 
-interface Compensation {
+export interface Compensation {
   name: string;
   undo: () => Promise<unknown>;
   settled: boolean;
@@ -17,6 +17,14 @@ export class Saga {
   register(name: string, undo: () => Promise<unknown>): Compensation {
     const c = { name, undo, settled: false };
     this.compensations.push(c);
+    return c;
+  }
+
+  /** Registers a compensation that unwinds right after `anchor` (it undoes what `anchor`'s undo needs gone first). */
+  registerBefore(anchor: Compensation, name: string, undo: () => Promise<unknown>): Compensation {
+    const c = { name, undo, settled: false };
+    const at = this.compensations.indexOf(anchor);
+    this.compensations.splice(at < 0 ? this.compensations.length : at, 0, c);
     return c;
   }
 

@@ -24,6 +24,8 @@ const OVERLAY_RELEASE = 'overlay-strategy';
 const FINISH_IN_ONE = 'finish-in-one-step';
 /** RBD runs recorded before the stream copy replay with clone + flatten. */
 const RBD_STREAM = 'rbd-stream-copy';
+/** Runs recorded before several disks went the backup strategy and the rbd path replay their refusal. */
+const MANY_DISKS_EVERYWHERE = 'several-disks-backup-and-rbd';
 
 /**
  * Waits for a step and the work running beside it; the first failure is thrown only once neither
@@ -82,7 +84,11 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     // Runs recorded before the overlay strategy replay as they ran: no overlay from auto, the stale-job
     // step always, the cold merge before the store step.
     const overlayRelease = patched(OVERLAY_RELEASE);
-    const plan = planSnapshot(request, facts, { overlayFirst: overlayRelease, streamFirst: facts.rbdDirect && patched(RBD_STREAM) });
+    const plan = planSnapshot(request, facts, {
+      overlayFirst: overlayRelease,
+      streamFirst: facts.rbdDirect && patched(RBD_STREAM),
+      ...(facts.moreDisks?.length ? { manyDisksEverywhere: patched(MANY_DISKS_EVERYWHERE) } : {}),
+    });
     upsertSearchAttributes([{ key: VMSNAP_MODE, value: plan.mode }]);
     memo(plan.mode);
 
@@ -90,7 +96,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     const format = plan.format;
     saga.register('delete the temp image', () => acts.undo.removeStaging({ store: request.store, tag }));
     // Registered before any path: the RBD path creates the stored image (its clone) early on.
-    saga.register('delete the stored image', () => acts.undo.deleteStoredImage({ store: request.store, name: imageName, format, workflowId }));
+    const storedImages = saga.register('delete the stored image', () => acts.undo.deleteStoredImage({ store: request.store, name: imageName, format, workflowId }));
 
     const manifest = {
       imageId: uuid4(),
@@ -119,7 +125,7 @@ export async function runSnapshot(request: SnapshotRequest, track: StepTracker):
     let outcome: PathOutcome = {};
     if (plan.mode === 'live') outcome = await liveSnapshot(acts, saga, track, { request, facts, plan, tag, stagingPath, skipIdleAbort: overlayRelease, manifest, ...(more.length ? { more } : {}) });
     else if (plan.mode === 'cold') ({ downtimeMs, ...outcome } = await coldSnapshot(acts, saga, track, { request, facts, stagingPath, tag, mergeBesideStore: overlayRelease, manifest, ...(more.length ? { more } : {}) }));
-    else ({ direct, moreDirect = [], downtimeMs = 0, ...outcome } = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath, ...(more.length ? { more } : {}) }));
+    else ({ direct, moreDirect = [], downtimeMs = 0, ...outcome } = await rbdSnapshot(acts, saga, track, { request, facts, plan, tag, manifest, stagingPath, storedImages, ...(more.length ? { more } : {}) }));
     // The digest the convert step took while writing only changes the store step's input, not
     // the commands: runs recorded before it replay unchanged (their convert results have none).
     const { tail, digest, moreDigests = [] } = outcome;

@@ -30,8 +30,8 @@ export interface Case {
   request: Partial<SnapshotRequestInput>;
   /** A second RBD disk vdb beside vda (layout rbd), snapshot with it in the same run. */
   rbdDataDisk?: boolean;
-  /** Make the worker hang `after` (or `before`) this activity's first attempt, then SIGKILL it. */
-  fault?: { when: 'before' | 'after'; activity: string };
+  /** Make the worker hang `after` (or `before`) this activity's first attempt, or `at` a fault point inside one, then SIGKILL it. */
+  fault?: { when: 'before' | 'after' | 'at'; activity: string };
   /** Something else to break while the worker hangs (QEMU, libvirtd, Temporal), before it is killed. */
   alsoBreak?: (dom: LabDomain) => Promise<void>;
   /** Break something mid-run without a worker fault (while the progress query shows this step). */

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { expect, inject, it } from 'vitest';
 import { artifactTag } from '../../common/names.js';
 import type { SnapshotProgress } from '../../common/result.js';
-import { copyDisk, domainState, guestWrite, host, leftoversOf, makeDomain, sameContent, spawnWorker, startSnapshot, virsh, withClient } from './lab.js';
+import { copyDisk, domainState, guestWrite, host, leftoversOf, makeDomain, rbd, rbdSnaps, sameContent, spawnWorker, startSnapshot, virsh, withClient } from './lab.js';
 import { TEMPORAL_ADDRESS } from './stack.js';
 
 it.each(['undefine', 'transient-job'] as const)('an operator cancels a snapshot mid-copy (strategy %s): it unwinds cleanly', async (strategy) => {
@@ -92,6 +92,36 @@ it('a snapshot of two disks cancelled on their overlays merges both back, and le
       expect(leftoversOf(handle.workflowId, dom.name, path.join(dir, 'state'), path.join(dir, 'images'))).toEqual([]);
       expect([...readdirSync(path.join(dir, 'images')), ...readdirSync(path.join(dir, 'state'))].filter((f) => f.includes(tag))).toEqual([]);
     });
+  } finally {
+    worker.proc.kill('SIGKILL');
+    await worker.proc;
+  }
+});
+
+it('an RBD snapshot cancelled while its clone stands on the source snapshot removes the clone first, then the snapshot', async () => {
+  const hostName = `${host()}-rbdcancel`;
+  const dir = path.join(path.dirname(inject('stateDir')), hostName);
+  const marker = path.join(dir, 'fault.json');
+  const dom = await makeDomain('cancel-rbd-clone', { sizeMiB: 32, layout: 'rbd' });
+  const name = `${dom.name}-img`;
+  // This host's worker hangs when the flatten starts: the clone exists, its parent protected.
+  const worker = await spawnWorker(hostName, path.join(dir, 'state'), path.join(dir, 'images'), { VMSNAP_FAULT: 'before:rbdFlatten', VMSNAP_FAULT_MARKER: marker });
+  try {
+    await withClient(async (client) => {
+      const handle = await startSnapshot(client, { host: hostName, domain: dom.name, store: 'pool', name, rbdCopy: 'clone' });
+      for (let i = 0; !existsSync(marker); i++) {
+        if (i > 600) throw new Error('the snapshot never reached its flatten step');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await rbdSnaps(`vms/${dom.name}`)).toMatchObject([{ name: artifactTag(handle.workflowId), protected: 'true' }]);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      expect(await rbdSnaps(`vms/${dom.name}`)).toEqual([]);
+      expect((await rbd('ls', 'images')).split('\n')).not.toContain(name);
+      expect(leftoversOf(handle.workflowId, dom.name, path.join(dir, 'state'), path.join(dir, 'images'))).toEqual([]);
+    });
+    expect(await domainState(dom.name)).toMatchObject({ state: 'running', persistent: true });
   } finally {
     worker.proc.kill('SIGKILL');
     await worker.proc;

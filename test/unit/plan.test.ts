@@ -118,6 +118,15 @@ describe('planSnapshot with several disks', () => {
     expect(() => planSnapshot(req(), facts({ moreDisks: [vdbRbd] }))).toThrow(/disk vdb is on rbd/);
   });
 
+  it('replays the refusals of runs recorded before several disks went the backup strategy and the rbd path', () => {
+    const rbdDisk = { kind: 'rbd' as const, format: 'raw', sourceFile: undefined, backingFile: undefined, rbd: { pool: 'vms', image: 'vm1' } };
+    const vdbRbd = { ...vdb, ...rbdDisk, rbd: { pool: 'vms', image: 'vm1-vdb' } };
+    const before = { overlayFirst: true, manyDisksEverywhere: false };
+    expect(() => planSnapshot(req({ strategy: 'backup' }), several({ backupSupported: true }), before)).toThrow(/live by the overlay strategy only, and this run would take strategy backup/);
+    expect(() => planSnapshot(req(), facts({ rbdDirect: true, moreDisks: [vdbRbd] }, rbdDisk), before)).toThrow(/not the rbd path/);
+    expect(planSnapshot(req(), several(), before)).toMatchObject({ mode: 'live', strategy: 'overlay' });
+  });
+
   it('takes them together on the cold path, of a domain that runs or is off', () => {
     expect(planSnapshot(req(), several({ state: 'shut off' }))).toMatchObject({ mode: 'cold' });
     expect(planSnapshot(req({ mode: 'cold' }), several())).toMatchObject({ mode: 'cold' });
