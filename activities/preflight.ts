@@ -82,12 +82,13 @@ export function createPreflightActivities(ctx: HostContext) {
           }
           // A multi-disk run names an image per disk: each name must be free.
           const names = [imageName, ...(wanted ?? []).slice(1).map((d) => diskImageName(imageName, d))];
-          for (const name of names) {
-            const owner = await s.ownerOf(name);
+          const owners = await Promise.all(names.map((name) => s.ownerOf(name)));
+          names.forEach((name, i) => {
+            const owner = owners[i];
             if (owner && owner !== workflowId) {
               throw permanentFailure('ImageExists', `store ${store} on host ${ctx.host} already has an image named ${name} (made by workflow ${owner}): choose another name`);
             }
-          }
+          });
           return s;
         })(),
       );

@@ -63,10 +63,11 @@ export class RbdClient {
     await this.snapCreate(ref, snap, step, { protect: true });
   }
 
-  async snapCreate(ref: RbdRef, snap: string, step: string, { protect }: { protect: boolean }): Promise<void> {
+  /** `context` names what the image belongs to (the domain) in an error. */
+  async snapCreate(ref: RbdRef, snap: string, step: string, { protect, context }: { protect: boolean; context?: Partial<CommandContext> }): Promise<void> {
     const spec = `${ref.pool}/${ref.image}@${snap}`;
-    await this.rbd(['snap', 'create', '--no-progress', spec], step, { ok: [ERRNO.EEXIST] });
-    if (protect) await this.rbd(['snap', 'protect', spec], step, { ok: [ERRNO.EBUSY] });
+    await this.rbd(['snap', 'create', '--no-progress', spec], step, { ok: [ERRNO.EEXIST], ...(context ? { context } : {}) });
+    if (protect) await this.rbd(['snap', 'protect', spec], step, { ok: [ERRNO.EBUSY], ...(context ? { context } : {}) });
   }
 
   /** Unprotects and removes a snapshot; a missing image or snapshot is already done. */
@@ -74,10 +75,10 @@ export class RbdClient {
     await this.snapRemove(ref, snap, step, { unprotect: true });
   }
 
-  async snapRemove(ref: RbdRef, snap: string, step: string, { unprotect }: { unprotect: boolean }): Promise<void> {
+  async snapRemove(ref: RbdRef, snap: string, step: string, { unprotect, context }: { unprotect: boolean; context?: Partial<CommandContext> }): Promise<void> {
     const spec = `${ref.pool}/${ref.image}@${snap}`;
-    if (unprotect) await this.rbd(['snap', 'unprotect', spec], step, { ok: [ERRNO.ENOENT, ERRNO.EINVAL] });
-    await this.rbd(['snap', 'rm', '--no-progress', spec], step, { ok: [ERRNO.ENOENT] });
+    if (unprotect) await this.rbd(['snap', 'unprotect', spec], step, { ok: [ERRNO.ENOENT, ERRNO.EINVAL], ...(context ? { context } : {}) });
+    await this.rbd(['snap', 'rm', '--no-progress', spec], step, { ok: [ERRNO.ENOENT], ...(context ? { context } : {}) });
   }
 
   /** Removes an image with all its snapshots; a missing image is already done. */

@@ -49,8 +49,9 @@ export function createRbdSetSnapActivities(ctx: HostContext) {
       const step = 'snap source';
       const ceph = hostCeph(ctx);
       const where = { domain, step };
-      const protectAll = () => Promise.all(sources.filter((s) => s.protect !== false).map((s) => ceph.snapCreate(s, s.snap, step, { protect: true })));
-      const removeAll = () => Promise.all(sources.map((s) => ceph.snapRemove(s, s.snap, step, { unprotect: false })));
+      const context = { domain };
+      const protectAll = () => Promise.all(sources.filter((s) => s.protect !== false).map((s) => ceph.snapCreate(s, s.snap, step, { protect: true, context })));
+      const removeAll = () => Promise.all(sources.map((s) => ceph.snapRemove(s, s.snap, step, { unprotect: false, context })));
 
       const before = await readRecord(tag);
       if (before?.pausedMs !== undefined) {
@@ -68,7 +69,7 @@ export function createRbdSetSnapActivities(ctx: HostContext) {
         }
       }
       await faultPoint('rbd-set-paused');
-      const taken = await Promise.allSettled(sources.map((s) => ceph.snapCreate(s, s.snap, step, { protect: false })));
+      const taken = await Promise.allSettled(sources.map((s) => ceph.snapCreate(s, s.snap, step, { protect: false, context })));
       const failed = taken.find((t): t is PromiseRejectedResult => t.status === 'rejected');
       // Every command has ended before the guest runs again: no snapshot lands after the resume.
       if (failed) await removeAll().catch(() => undefined);

@@ -53,13 +53,13 @@ async function createdByThisRun(client: RbdClient, ref: RbdRef, sourceCluster: R
 export function createRbdActivities(ctx: HostContext) {
   return {
     /** Snapshot + protect the domain's image: a point in time that clone or convert can read. */
-    async rbdSnapSource({ pool, image, snap, protect = true }: SourceSnap): Promise<void> {
-      await hostCeph(ctx).snapCreate({ pool, image }, snap, 'snap source', { protect });
+    async rbdSnapSource({ domain, pool, image, snap, protect = true }: SourceSnap): Promise<void> {
+      await hostCeph(ctx).snapCreate({ pool, image }, snap, 'snap source', { protect, context: { domain } });
     },
 
     /** Unprotect + remove the source snapshot (step and compensation alike). */
-    async rbdRemoveSourceSnap({ pool, image, snap, protect = true }: SourceSnap): Promise<void> {
-      await hostCeph(ctx).snapRemove({ pool, image }, snap, 'remove source snap', { unprotect: protect });
+    async rbdRemoveSourceSnap({ domain, pool, image, snap, protect = true }: SourceSnap): Promise<void> {
+      await hostCeph(ctx).snapRemove({ pool, image }, snap, 'remove source snap', { unprotect: protect, context: { domain } });
     },
 
     /**

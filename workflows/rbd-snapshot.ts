@@ -117,9 +117,13 @@ export async function rbdSnapshot(acts: HostActivityProfiles, saga: Saga, track:
     // The compensation that deletes the stored image (registered by the caller) also removes the clone.
     const refs = await track.run('clone', () => each((d) => acts.quick.rbdClone({ source: d.source, store: request.store, manifest: d.manifest })));
     // The two cores split the work: Ceph copies the data into the clone while the source snapshot,
-    // the same bytes, is hashed.
+    // the same bytes, is hashed. (Side by side: one that fails stops the other before the unwind.)
     const digests = await track.run('flatten', () =>
-      each(async (d, i) => (await Promise.all([acts.long.rbdFlatten({ store: request.store, ref: refs[i]!, domain }), acts.long.rbdHashSnapshot(d.source)]))[1]),
+      each(async (d, i) => {
+        const flatten = async () => void (await acts.long.rbdFlatten({ store: request.store, ref: refs[i]!, domain }));
+        const [, digest] = await sideBySide<ImageDigest | undefined>(flatten, () => acts.long.rbdHashSnapshot(d.source));
+        return digest!;
+      }),
     );
     await track.run('snap clone', () => each((_, i) => acts.quick.rbdSnapClone({ store: request.store, ref: refs[i]! })));
     await removeSourceSnaps();

@@ -26,6 +26,14 @@ const workerKills: Case[] = [
   ...['backupDisk', 'commitImage'].map(
     (a): Case => ({ name: `live/backup: worker SIGKILL after ${a}`, layout: 'overlay', request: { strategy: 'backup' }, fault: after(a), expect: 'completed' }),
   ),
+  // Two file disks: one overlay snapshot or one backup job over both.
+  ...(
+    [
+      ['overlay', 'createLiveOverlay'],
+      ['overlay', 'convertDisk'],
+      ['backup', 'backupDisk'],
+    ] as const
+  ).map(([strategy, a]): Case => ({ name: `live/${strategy} two disks: worker SIGKILL after ${a}`, layout: 'overlay', dataDisk: 'file', request: { strategy }, fault: after(a), expect: 'completed' })),
   ...['managedSave', 'switchToOverlay', 'startDomain', 'convertDisk', 'mergeOverlay', 'commitImage'].map(
     (a): Case => ({ name: `cold: worker SIGKILL after ${a}`, layout: 'overlay', request: { mode: 'cold' }, fault: after(a), expect: 'completed' }),
   ),
@@ -41,7 +49,7 @@ const workerKills: Case[] = [
     (point): Case => ({
       name: `rbd two disks: worker SIGKILL while the domain is paused, ${point === 'rbd-set-paused' ? 'before' : 'after'} the snapshots`,
       layout: 'rbd',
-      rbdDataDisk: true,
+      dataDisk: 'rbd',
       request: { store: 'pool', name: name() },
       fault: { when: 'at', activity: point },
       expect: 'completed',

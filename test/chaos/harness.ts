@@ -9,7 +9,7 @@ import { type ChaosRow, chaosTableFile } from './harness-table.js';
 import { downloadGlanceImage } from '../integration/openstack.js';
 import type { SnapshotRequestInput } from '../../common/request.js';
 import type { SnapshotResult } from '../../common/result.js';
-import { attachRbdDataDisk, copyDisk, domainState, leftoversOf, type LabDomain, makeDomain, rbd, rbdSha256, rbdSnaps, sameContent, spawnWorker, startSnapshot, withClient } from '../integration/lab.js';
+import { attachDataDisk, attachRbdDataDisk, copyDisk, domainState, leftoversOf, type LabDomain, makeDomain, rbd, rbdSha256, rbdSnaps, sameContent, spawnWorker, startSnapshot, withClient } from '../integration/lab.js';
 
 export function tableFile(): string {
   return chaosTableFile(inject('stateDir'));
@@ -28,8 +28,8 @@ export interface Case {
   /** Disk size; half of it random data. @default 64 */
   sizeMiB?: number;
   request: Partial<SnapshotRequestInput>;
-  /** A second RBD disk vdb beside vda (layout rbd), snapshot with it in the same run. */
-  rbdDataDisk?: boolean;
+  /** A second disk vdb (on RBD beside an RBD vda, or a qcow2 file), snapshot with vda in the same run. */
+  dataDisk?: 'rbd' | 'file';
   /** Make the worker hang `after` (or `before`) this activity's first attempt, or `at` a fault point inside one, then SIGKILL it. */
   fault?: { when: 'before' | 'after' | 'at'; activity: string };
   /** Something else to break while the worker hangs (QEMU, libvirtd, Temporal), before it is killed. */
@@ -53,8 +53,10 @@ export async function runCase(c: Case): Promise<ChaosRow> {
   const dir = path.join(path.dirname(inject('stateDir')), hostName);
   const stateDir = path.join(dir, 'state');
   const storeDir = path.join(dir, 'images');
-  const dom = await makeDomain(`c${process.pid % 1000}-${n}`, { sizeMiB: c.sizeMiB ?? 64, layout: c.layout, ...(c.rbdDataDisk ? { start: false } : {}) });
-  const rbdDisks = [`vms/${dom.name}`, ...(c.rbdDataDisk ? [await attachRbdDataDisk(dom, { sizeMiB: 16, fill: 0x6b, start: true })] : [])];
+  const dom = await makeDomain(`c${process.pid % 1000}-${n}`, { sizeMiB: c.sizeMiB ?? 64, layout: c.layout, ...(c.dataDisk ? { start: false } : {}) });
+  const vdb = { sizeMiB: 16, fill: 0x6b, start: true };
+  const rbdDisks = [`vms/${dom.name}`, ...(c.dataDisk === 'rbd' ? [await attachRbdDataDisk(dom, vdb)] : [])];
+  const fileDataDisk = c.dataDisk === 'file' ? await attachDataDisk(dom, vdb) : undefined;
   const marker = path.join(dir, 'fault.json');
   await rm(marker, { force: true });
   const faultEnv: Record<string, string> = c.fault ? { VMSNAP_FAULT: `${c.fault.when}:${c.fault.activity}`, VMSNAP_FAULT_MARKER: marker } : {};
@@ -65,7 +67,7 @@ export async function runCase(c: Case): Promise<ChaosRow> {
   let domainLost = false;
   try {
     await withClient(async (client) => {
-      const handle: WorkflowHandle = await startSnapshot(client, { host: hostName, domain: dom.name, ...(c.rbdDataDisk ? { disks: ['vda', 'vdb'] } : {}), ...c.request });
+      const handle: WorkflowHandle = await startSnapshot(client, { host: hostName, domain: dom.name, ...(c.dataDisk ? { disks: ['vda', 'vdb'] } : {}), ...c.request });
       if (c.fault) {
         await waitFor(() => existsSync(marker), 90_000, `the fault point ${c.fault.when}:${c.fault.activity}`);
         await c.alsoBreak?.(dom);
@@ -95,6 +97,8 @@ export async function runCase(c: Case): Promise<ChaosRow> {
           good = await sameContent(fetched, source);
         } else good = result.sha256 === sourceSha;
         if (good && moreShas.some((sha, i) => result.moreDisks?.[i]?.sha256 !== sha)) good = false;
+        const vdbImage = result.moreDisks?.[0]?.location;
+        if (good && fileDataDisk) good = vdbImage?.startsWith('file://') === true && (await sameContent(new URL(vdbImage).pathname, fileDataDisk));
         if (!good) {
           outcome = 'FAILED';
           detail = `image differs from the disk (${result.location})`;
@@ -107,7 +111,7 @@ export async function runCase(c: Case): Promise<ChaosRow> {
       if (c.layout === 'rbd') {
         const tag = artifactTag(handle.workflowId);
         for (const spec of rbdDisks) if ((await rbdSnaps(spec)).some((s) => s.name === tag)) orphans.push(`rbd snap ${spec}@${tag}`);
-        const names = c.rbdDataDisk ? [String(c.request.name ?? ''), `${c.request.name}-vdb`] : [String(c.request.name ?? '')];
+        const names = c.dataDisk ? [String(c.request.name ?? ''), `${c.request.name}-vdb`] : [String(c.request.name ?? '')];
         const images = (await rbd('ls', 'images')).split('\n');
         if (outcome !== 'completed') orphans.push(...names.filter((i) => images.includes(i)).map((i) => `rbd image images/${i}`));
       }
@@ -118,6 +122,7 @@ export async function runCase(c: Case): Promise<ChaosRow> {
     if (after?.blockJob) orphans.push(`block job: ${after.blockJob.split('\n')[0] ?? ''}`);
     // A cold snapshot's overlay must be merged back: the domain on its own disk, no overlay file left.
     if (c.layout === 'overlay' && after && after.source !== dom.disk) orphans.push(`domain runs on ${after.source ?? '?'}, not its disk`);
+    if (fileDataDisk && (await domainState(dom.name, 'vdb')).source !== fileDataDisk) orphans.push('vdb runs on an overlay, not its disk');
     orphans.push(...readdirSync(dom.dir).filter((f) => f.includes('.vmsnap-')).map((f) => `file ${f}`));
   } finally {
     worker.proc.kill('SIGTERM');
