@@ -2,7 +2,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cancellationSignal } from '@temporalio/activity';
-import { XMLBuilder } from 'fast-xml-parser';
+import { XMLBuilder, XMLParser } from 'fast-xml-parser';
 import { permanentFailure, transientFailure } from '../common/failures.js';
 import { parseDomainDisks } from './domain-xml.js';
 import type { HostContext } from './host-context.js';
@@ -67,9 +67,12 @@ export function backupXml(disks: string[], targets: BackupTarget[], format: 'qco
   });
 }
 
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => name === 'disk' });
+
 /** The files a running backup job writes, from `virsh backup-dumpxml` (pure). */
 export function backupTargetFiles(xml: string): string[] {
-  return [...xml.matchAll(/<target\s+file=['"]([^'"]+)['"]/g)].map((m) => m[1] ?? '');
+  const doc = parser.parse(xml) as { domainbackup?: { disks?: { disk?: { target?: { '@file'?: unknown } }[] } } };
+  return (doc.domainbackup?.disks?.disk ?? []).map((d) => d.target?.['@file']).filter((f): f is string => typeof f === 'string');
 }
 
 /**
